@@ -1,0 +1,1 @@
+"""`instructmining pool ...` and `instructmining sample` (filled in by the data stage)."""
