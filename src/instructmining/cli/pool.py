@@ -1,1 +1,120 @@
-"""`instructmining pool ...` and `instructmining sample` (filled in by the data stage)."""
+"""`instructmining pool build|stats` and `instructmining sample`: thin layers over data/sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from instructmining.cli.app import app
+from instructmining.data import FORMATS, build_pool, pool_stats, write_pool
+from instructmining.data.example import POOL_COLUMNS
+from instructmining.data.problems import ON_ERROR_CHOICES
+from instructmining.errors import UserError
+from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
+from instructmining.storage import read_parquet, write_parquet
+
+pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
+app.add_typer(pool_app, name="pool")
+
+_FORMAT_HELP = "Input format: auto, " + ", ".join(sorted(FORMATS)) + "."
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@pool_app.command("build")
+def build(
+    files: Annotated[list[Path], typer.Argument(help="JSON, JSONL, Parquet or XML, maybe .gz.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Pool table to write.")],
+    format: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "auto",
+    source: Annotated[
+        str | None, typer.Option(help="Source name (default: the file's stem).")
+    ] = None,
+    on_error: Annotated[
+        str, typer.Option(help="fail: stop at a bad record; skip: count it.")
+    ] = "fail",
+    all_turns: Annotated[bool, typer.Option(help="Every exchange of a conversation.")] = False,
+) -> None:
+    """Read instruction files into one normalised, deduplicated pool table."""
+    if on_error not in ON_ERROR_CHOICES:
+        raise UserError(f"--on-error must be fail or skip, not {on_error!r}")
+    how = "detected" if format == "auto" else "given"
+
+    def announce(path: Path, name: str) -> None:
+        _err(f"{path}: format {name} ({how})")
+
+    result = build_pool(files, format, source, on_error, all_turns, on_format=announce)
+    if result.problems:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.problems.items()))
+        _err(f"skipped {sum(result.problems.values())} bad records: {kinds}")
+    _err(f"dropped {result.duplicates} exact duplicates")
+    write_pool(result.pool, output)
+    sources = result.pool["source"].nunique()
+    typer.echo(f"wrote {len(result.pool)} examples from {sources} source(s) to {output}")
+
+
+@pool_app.command("stats")
+def stats(pool: Annotated[Path, typer.Argument(help="A pool table from `pool build`.")]) -> None:
+    """Examples per source and length percentiles of prompts and responses."""
+    summary = pool_stats(read_parquet(pool, required=POOL_COLUMNS))
+    console = Console()
+    by_source = Table(title=f"{pool}: examples per source")
+    for column in ("source", "examples", "share"):
+        by_source.add_column(column, justify="left" if column == "source" else "right")
+    for row in summary.sources.itertuples(index=False):
+        by_source.add_row(row.source, str(row.examples), f"{row.share:.1%}")
+    by_source.add_row("all", str(int(summary.sources["examples"].sum())), "100.0%", style="bold")
+    console.print(by_source)
+    lengths = Table(title="lengths (prompt = instruction + input; words split on whitespace)")
+    lengths.add_column("measure")
+    for column in summary.lengths.columns[1:]:
+        lengths.add_column(column, justify="right")
+    for row in summary.lengths.itertuples(index=False):
+        lengths.add_row(row[0], *(f"{v:.0f}" for v in row[1:]))
+    console.print(lengths)
+
+
+@app.command("sample")
+def sample(
+    pool: Annotated[Path, typer.Argument(help="A pool table from `pool build`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Subsets table to write.")],
+    subsets: Annotated[int, typer.Option(help="Number of subsets.")],
+    size: Annotated[int, typer.Option(help="Examples per subset.")],
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same subsets.")] = 0,
+    alpha: Annotated[float, typer.Option(help="Dirichlet concentration.")] = DEFAULT_ALPHA,
+    sources: Annotated[
+        str | None, typer.Option(help="Comma-separated sources (default all).")
+    ] = None,
+) -> None:
+    """Sample subsets whose source proportions are drawn from Dirichlet(alpha).
+
+    Also writes `<output stem>_mixtures.parquet` with each subset's share per source.
+    """
+    table = read_parquet(pool, required=["id", "source"])
+    chosen = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
+    subset_table, mixtures = sample_subsets(table, subsets, size, seed, alpha, chosen)
+    mixtures_path = output.with_name(f"{output.stem}_mixtures.parquet")
+    write_parquet(mixtures, mixtures_path)
+    write_parquet(subset_table, output)
+    shares = mixtures.drop(columns="subset_id")
+    summary = Table(title=f"{subsets} subsets of {size} (alpha {alpha}, seed {seed})")
+    for column in ("source", "mean share", "min", "max", "subsets using it"):
+        summary.add_column(column, justify="left" if column == "source" else "right")
+    for name in shares.columns:
+        column = shares[name]
+        summary.add_row(
+            name,
+            f"{column.mean():.1%}",
+            f"{column.min():.1%}",
+            f"{column.max():.1%}",
+            str(int((column > 0).sum())),
+        )
+    Console().print(summary)
+    single = int((shares.max(axis=1) >= 0.9).sum())
+    typer.echo(f"{single} of {subsets} subsets are at least 90% one source")
+    typer.echo(f"wrote {output} and {mixtures_path}")

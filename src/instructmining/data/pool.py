@@ -1,0 +1,145 @@
+"""Read instruction files into the pool table: detect, convert, normalise, validate, deduplicate.
+
+Everything is read and checked in memory before anything is written, so bad input in fail mode
+never leaves a partial pool behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from instructmining.data.example import POOL_COLUMNS, Example
+from instructmining.data.formats import Format, Located, detect_format, get_format
+from instructmining.data.problems import Problems
+from instructmining.data.readers import InputFile, read_file
+from instructmining.errors import UserError
+from instructmining.storage import write_parquet
+
+PathLike = str | Path
+
+
+@dataclass
+class PoolBuild:
+    """The pool plus what was left out: problem counts by kind (skip mode) and duplicates."""
+
+    pool: pd.DataFrame
+    problems: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    formats: dict[str, str] = field(default_factory=dict)  # file -> format name
+    detected: bool = False  # whether the formats were auto-detected
+
+
+def build_pool(
+    paths: PathLike | Sequence[PathLike],
+    format: str = "auto",
+    source: str | None = None,
+    on_error: str = "fail",
+    all_turns: bool = False,
+    on_format: Callable[[Path, str], None] | None = None,
+) -> PoolBuild:
+    """Read `paths` into one deduplicated pool (POOL_COLUMNS); raises InputError on bad input.
+
+    `source` names every example's source (default: the stem of the file its response came
+    from). With `on_error="skip"` bad records are skipped and counted instead. `on_format` is
+    told each file's format as soon as it is known, so a later error can be read against it.
+    """
+    paths = [paths] if isinstance(paths, str | Path) else list(paths)
+    if not paths:
+        raise UserError("no input files")
+    problems = Problems(on_error)
+    chosen = None if format == "auto" else get_format(format)
+    files = [read_file(p, problems) for p in paths]
+    groups = _groups(files, chosen, on_format)
+    examples: dict[str, Example] = {}
+    duplicates = 0
+    for fmt, members in groups:
+        for located in fmt.convert(members, problems, all_turns):
+            example = _example(located, source, problems)
+            if example is None:
+                continue
+            if example.id in examples:
+                duplicates += 1
+            else:
+                examples[example.id] = example
+    if not examples:
+        skipped = f" ({sum(problems.counts.values())} records skipped)" if problems.counts else ""
+        raise UserError(f"no examples in {', '.join(map(str, paths))}{skipped}")
+    pool = pd.DataFrame(
+        [[getattr(e, c) for c in POOL_COLUMNS] for e in examples.values()], columns=POOL_COLUMNS
+    )
+    return PoolBuild(
+        pool=pool,
+        problems=dict(problems.counts),
+        duplicates=duplicates,
+        formats={str(f.path): fmt.name for fmt, members in groups for f in members},
+        detected=chosen is None,
+    )
+
+
+def read_examples(
+    path: PathLike | Sequence[PathLike],
+    format: str = "auto",
+    source: str | None = None,
+    on_error: str = "fail",
+    all_turns: bool = False,
+) -> pd.DataFrame:
+    """Examples of one data set (an evaluation set, say) as a POOL_COLUMNS table, unique by id.
+
+    MT-Bench needs its question file and an answer file: pass both as a list.
+    """
+    return build_pool(path, format, source, on_error, all_turns).pool
+
+
+def _groups(
+    files: list[InputFile],
+    chosen: Format | None,
+    on_format: Callable[[Path, str], None] | None,
+) -> list[tuple[Format, list[InputFile]]]:
+    """Files by format, in input order; formats that join files get all of theirs in one group."""
+    groups: list[tuple[Format, list[InputFile]]] = []
+    joined: dict[str, list[InputFile]] = {}
+    for file in files:
+        fmt = chosen or detect_format(file)
+        if on_format is not None:
+            on_format(file.path, fmt.name)
+        if not fmt.joins_files:
+            groups.append((fmt, [file]))
+        elif fmt.name in joined:
+            joined[fmt.name].append(file)
+        else:
+            joined[fmt.name] = [file]
+            groups.append((fmt, joined[fmt.name]))
+    return groups
+
+
+def _example(located: Located, source: str | None, problems: Problems) -> Example | None:
+    """Normalise a draft; an empty instruction or response is a problem at its record."""
+    draft, record = located.draft, located.record
+    example = Example.create(
+        source=source or draft.source or located.file.stem,
+        instruction=draft.instruction,
+        input=draft.input,
+        output=draft.output,
+        system=draft.system,
+    )
+    for value, kind in (
+        (example.instruction, "empty instruction"),
+        (example.output, "empty response"),
+    ):
+        if not value:
+            problems.report(located.file.path, record.line, kind, record.where() + kind)
+            return None
+    return example
+
+
+def write_pool(pool: pd.DataFrame, path: PathLike) -> None:
+    """Write a pool table atomically with plain string columns, in POOL_COLUMNS order."""
+    schema = pa.schema([(c, pa.string()) for c in POOL_COLUMNS])
+    write_parquet(
+        pa.Table.from_pandas(pool[POOL_COLUMNS], schema=schema, preserve_index=False), path
+    )

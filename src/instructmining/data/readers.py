@@ -1,0 +1,246 @@
+"""Read input files into records that remember their line.
+
+JSON arrays, JSON Lines, Parquet and Stack Exchange dump XML, each plain or gzipped. A JSON
+array is walked element by element with `raw_decode` so every element knows the line it starts
+on; for Parquet the line is the row number, for XML the line of the `<row>` element.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from instructmining.data.problems import Problems
+from instructmining.errors import UserError
+
+_JSON_WS = " \t\n\r"
+_BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record of a file; `number` is its 1-based position when it came from a JSON array."""
+
+    line: int
+    value: Any
+    number: int | None = None
+
+    def where(self) -> str:
+        """A prefix naming the array element, needed when many elements share one line."""
+        return "" if self.number is None else f"record {self.number}: "
+
+
+@dataclass
+class InputFile:
+    """A file and its records."""
+
+    path: Path
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        """The name without `.gz` and the format suffix: the default source name."""
+        name = self.path.name
+        if name.endswith(".gz"):
+            name = name[:-3]
+        return Path(name).stem
+
+
+def read_file(path: str | Path, problems: Problems) -> InputFile:
+    """Read every record of `path`; malformed parts go to `problems` (which may raise)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    data = _read_bytes(path)
+    reader = _READERS[_layout(path, data)]
+    return InputFile(path, list(reader(path, data, problems)))
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except EOFError as exc:
+        raise UserError(f"{path}: truncated gzip file") from exc
+    except (OSError, zlib.error) as exc:
+        raise UserError(f"{path}: corrupt gzip file ({exc})") from exc
+
+
+def _layout(path: Path, data: bytes) -> str:
+    """Pick the reader from the suffix, falling back to the first bytes."""
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    suffix = suffixes[-1] if suffixes else ""
+    if data[:4] == b"PAR1" or suffix == ".parquet":
+        return "parquet"
+    head = data[:64].lstrip(b"\xef\xbb\xbf" + _JSON_WS.encode())
+    if suffix == ".xml" or head[:1] == b"<":
+        return "xml"
+    return "json" if head[:1] == b"[" else "jsonl"
+
+
+def _read_jsonl(path: Path, data: bytes, problems: Problems) -> Iterator[Record]:
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            message = f"invalid UTF-8 (byte 0x{raw[exc.start]:02x})"
+            problems.report(path, number, "invalid UTF-8", message)
+            continue
+        text = text.lstrip(_BOM) if number == 1 else text
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.report(path, number, "malformed JSON", f"malformed JSON ({exc.msg})")
+            continue
+        yield Record(number, value)
+
+
+def _read_json_array(path: Path, data: bytes, problems: Problems) -> Iterator[Record]:
+    # surrogateescape keeps one character per undecodable byte, so a bad byte is found again
+    # inside the element that holds it and only that element is skipped.
+    text = data.decode("utf-8", errors="surrogateescape").lstrip(_BOM)
+    lines = _LineCounter(text)
+    bad = [m.start() for m in _BAD_BYTE.finditer(text)]
+    if bad and problems.on_error == "fail":
+        problems.report(path, lines.line_of(bad[0]), "invalid UTF-8", _utf8_message(text, bad[0]))
+    decoder = json.JSONDecoder()
+    end = len(text.rstrip(_JSON_WS))
+    pos = _skip_ws(text, 0) + 1  # past the '['
+    number = 0
+    while True:
+        pos = _skip_ws(text, pos)
+        if number == 0 and text.startswith("]", pos):
+            pos += 1
+            break
+        if pos >= end:
+            problems.report(path, lines.line_of(end), "truncated JSON array", _TRUNCATED)
+            return
+        number += 1
+        try:
+            value, stop = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            if exc.pos >= end or exc.msg.startswith("Unterminated string"):
+                message = f"truncated JSON array (record {number} is cut off)"
+                problems.report(path, lines.line_of(pos), "truncated JSON array", message)
+            else:
+                message = f"record {number}: malformed JSON ({exc.msg}); rest of the array unread"
+                problems.report(path, lines.line_of(exc.pos), "malformed JSON", message)
+            return
+        first_bad = bisect.bisect_left(bad, pos)
+        if first_bad < len(bad) and bad[first_bad] < stop:
+            where = bad[first_bad]
+            message = f"record {number}: {_utf8_message(text, where)}"
+            problems.report(path, lines.line_of(where), "invalid UTF-8", message)
+        else:
+            yield Record(lines.line_of(pos), value, number)
+        pos = _skip_ws(text, stop)
+        if text.startswith(",", pos):
+            pos += 1
+        elif text.startswith("]", pos):
+            pos += 1
+            break
+        elif pos >= end:
+            problems.report(path, lines.line_of(end), "truncated JSON array", _TRUNCATED)
+            return
+        else:
+            message = (
+                f"record {number}: malformed JSON (expected ',' or ']'); rest of the array unread"
+            )
+            problems.report(path, lines.line_of(pos), "malformed JSON", message)
+            return
+    if _skip_ws(text, pos) < len(text):
+        message = "malformed JSON (data after the closing ']')"
+        problems.report(path, lines.line_of(pos), "malformed JSON", message)
+
+
+_TRUNCATED = "truncated JSON array (no closing ']')"
+_BAD_BYTE = re.compile("[\udc80-\udcff]")
+
+
+class _LineCounter:
+    """Line numbers of increasing offsets, counted incrementally (no index of the whole text)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+
+    def line_of(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in _JSON_WS:
+        pos += 1
+    return pos
+
+
+def _utf8_message(text: str, pos: int) -> str:
+    return f"invalid UTF-8 (byte 0x{ord(text[pos]) - 0xDC00:02x})"
+
+
+def _read_parquet(path: Path, data: bytes, problems: Problems) -> Iterator[Record]:
+    try:
+        rows = pq.read_table(io.BytesIO(data)).to_pylist()
+    except (pa.ArrowException, OSError) as exc:
+        raise UserError(f"{path}: not a readable Parquet file ({exc})") from exc
+    for number, row in enumerate(rows, start=1):
+        yield Record(number, row)
+
+
+def _read_xml_rows(path: Path, data: bytes, problems: Problems) -> Iterator[Record]:
+    """Attributes of each `<row>` under the root, as in Stack Exchange dumps.
+
+    The pull parser is fed one line at a time, so each row is tied to the line it ends on (one
+    row per line in the dumps).
+    """
+    parser = ET.XMLPullParser(events=("start", "end"))
+    depth = 0
+    for number, raw in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            parser.feed(raw)
+            events = list(parser.read_events())
+        except ET.ParseError as exc:
+            message = f"malformed XML ({exc}); rest of the file unread"
+            problems.report(path, exc.position[0], "malformed XML", message)
+            return
+        for event, element in events:
+            depth += 1 if event == "start" else -1
+            if event == "end" and depth == 1 and element.tag == "row":
+                yield Record(number, dict(element.attrib))
+                element.clear()
+    try:
+        parser.close()
+    except ET.ParseError as exc:
+        problems.report(path, exc.position[0], "malformed XML", f"malformed XML ({exc})")
+
+
+_READERS = {
+    "jsonl": _read_jsonl,
+    "json": _read_json_array,
+    "parquet": _read_parquet,
+    "xml": _read_xml_rows,
+}
