@@ -1,0 +1,51 @@
+"""`instructmining run CONFIG.yaml` and `instructmining demo`: the whole loop in one command."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from instructmining.cli.app import app
+
+
+def _finish(result, seconds: float) -> None:  # noqa: ANN001 - PipelineResult, imported lazily
+    from instructmining.pipeline.summary import final_message
+
+    typer.echo(final_message(result, seconds))
+
+
+@app.command("run")
+def run(
+    config: Annotated[Path, typer.Argument(help="YAML config of the whole loop.")],
+    workspace: Annotated[
+        Path | None, typer.Option("-o", "--workspace", help="Workspace (default: the config's).")
+    ] = None,
+) -> None:
+    """Run every stage a YAML config names; a rerun resumes where the last one stopped."""
+    from instructmining.pipeline.run import run_pipeline
+
+    started = time.perf_counter()
+    _finish(run_pipeline(config, workspace), time.perf_counter() - started)
+
+
+@app.command("demo")
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Workspace folder.")] = Path(
+        "demo-workspace"
+    ),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A reduced size that finishes in a few minutes.")
+    ] = False,
+) -> None:
+    """The whole loop on the bundled real data and offline models (what `make demo` runs)."""
+    from instructmining.pipeline.run import run_pipeline
+
+    name = "demo-quick.yaml" if quick else "demo.yaml"
+    started = time.perf_counter()
+    with resources.as_file(resources.files("instructmining.demo") / name) as config:
+        result = run_pipeline(config, output)
+    _finish(result, time.perf_counter() - started)

@@ -1,0 +1,1 @@
+"""Run the whole loop from one YAML config."""

@@ -1,0 +1,154 @@
+"""The YAML run configuration: one declarative file drives every stage of the loop.
+
+Validated with pydantic; unknown keys and bad values are rejected with a message naming the key.
+Relative paths are resolved against the config file's folder, so a config and its data travel
+together (the demo config ships inside the package beside its data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from instructmining.errors import UserError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PoolFile(_Strict):
+    """One input file (or an MT-Bench question+answer pair) with its format and source name."""
+
+    path: str | list[str]
+    format: str = "auto"
+    source: str | None = None
+
+
+class PoolConfig(_Strict):
+    files: list[PoolFile] = Field(min_length=1)
+    on_error: Literal["fail", "skip"] = "fail"
+    per_source: PositiveInt | None = Field(
+        None, description="keep at most this many examples per source (a seeded sample by id)"
+    )
+    seed: int = 0
+
+
+class IndicatorsConfig(_Strict):
+    names: list[str] = Field(default_factory=lambda: ["length", "mtld", "ppl", "ifd", "knn"])
+    lm: str = "smollm2-135m-instruct"
+    embedder: str = "all-minilm-l6-v2"
+    reward_model: str | None = None
+    unieval_model: str | None = None
+    judge_model: str | None = None
+    k: PositiveInt = 6
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: PositiveInt | None = None
+
+
+class SamplingConfig(_Strict):
+    subsets: PositiveInt = 24
+    size: PositiveInt = 64
+    alpha: float = Field(0.5, gt=0)
+    seed: int = 0
+    sources: list[str] | None = None
+
+
+class EvalSet(_Strict):
+    path: str | list[str]
+    format: str = "auto"
+    limit: PositiveInt | None = Field(None, description="use the first N items by id")
+
+
+class ExperimentsConfig(_Strict):
+    eval: EvalSet
+    test_eval: EvalSet | None = None
+    preset: Literal["cpu-small", "paper"] = "cpu-small"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    noise_subsets: int = Field(
+        2, ge=0, description="subsets repeated with extra training seeds to measure seed noise"
+    )
+    noise_seeds: list[int] = Field(default_factory=lambda: [1, 2])
+
+
+class FitConfig(_Strict):
+    criterion: Literal["cv", "paper"] = "cv"
+    model: Literal["ols", "ridge", "lasso", "gbm"] = "ols"
+    max_indicators: PositiveInt = 2
+    folds: PositiveInt = 5
+
+
+class SelectConfig(_Strict):
+    top: PositiveInt | None = None
+    fraction: float | None = Field(None, gt=0, le=1)
+
+
+class SearchConfig(_Strict):
+    min: PositiveInt
+    max: PositiveInt
+    trials: PositiveInt = 6
+    time_budget: float | None = Field(None, gt=0)
+
+
+class CompareConfig(_Strict):
+    n: PositiveInt
+    seeds: PositiveInt = 3
+    baselines: list[str] = Field(default_factory=list)
+
+
+class RunConfig(_Strict):
+    """The whole loop; optional sections are skipped when absent."""
+
+    workspace: str = "workspace"
+    pool: PoolConfig
+    indicators: IndicatorsConfig = Field(default_factory=IndicatorsConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    experiments: ExperimentsConfig
+    fit: FitConfig = Field(default_factory=FitConfig)
+    select: SelectConfig | None = None
+    search: SearchConfig | None = None
+    compare: CompareConfig | None = None
+    report: bool = True
+
+    @field_validator("workspace")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {key!r}"
+    return f"{key}: {error['msg']}"
+
+
+def load_config(path: str | Path) -> tuple[RunConfig, Path]:
+    """Read and validate a YAML config; returns it with the folder its relative paths start from."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UserError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise UserError(f"{path}{line}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{path}: {_describe(exc.errors()[0])}") from exc
+    return config, path.resolve().parent

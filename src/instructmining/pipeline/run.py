@@ -1,0 +1,343 @@
+"""The whole loop from one config: pool, indicators, subsets, fine-tunes, fit, select, search,
+compare, report.
+
+Each stage calls the same Python API as its CLI command and records a completion marker
+(`stages.py`), so a rerun after a kill skips finished stages; the stages that fine-tune resume
+inside themselves run by run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from instructmining.errors import UserError
+from instructmining.hashing import hash_file, hash_object
+from instructmining.pipeline.config import EvalSet, RunConfig
+from instructmining.pipeline.stages import is_done, mark_done
+from instructmining.progress import console
+from instructmining.storage import read_parquet, write_json, write_parquet
+from instructmining.workspace import Workspace
+
+
+@dataclass
+class PipelineResult:
+    """Where the loop's main outputs are, and the headline comparison for the final message."""
+
+    workspace: Path
+    rule: Path
+    report: Path | None
+    comparison: pd.DataFrame | None
+
+
+def _paths(spec: str | list[str], base: Path) -> list[Path]:
+    items = [spec] if isinstance(spec, str) else spec
+    return [p if p.is_absolute() else base / p for p in map(Path, items)]
+
+
+def _files_hash(paths: list[Path]) -> list[str]:
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UserError(f"{missing[0]}: no such file")
+    return [hash_file(p) for p in paths]
+
+
+def _stage(number: int, name: str, text: str) -> None:
+    console.rule(f"[bold]{number}. {name}[/bold]: {text}", align="left")
+
+
+def _cap_per_source(pool: pd.DataFrame, per_source: int | None, seed: int) -> pd.DataFrame:
+    """A seeded sample of at most `per_source` examples of each source, by id (machine-stable)."""
+    if per_source is None:
+        return pool
+    rng = np.random.default_rng(seed)
+    kept = []
+    for _, group in pool.sort_values("id").groupby("source", sort=True):
+        take = min(per_source, len(group))
+        kept.append(group.iloc[np.sort(rng.choice(len(group), size=take, replace=False))])
+    return pd.concat(kept, ignore_index=True)
+
+
+class Pipeline:
+    """Runs the stages of one config in one workspace, in order, skipping finished ones."""
+
+    def __init__(self, config: RunConfig, base_dir: Path, workspace: Path | None = None) -> None:
+        self.cfg = config
+        self.base = base_dir
+        self.ws = Workspace(Path(workspace) if workspace else Path(config.workspace))
+
+    def run(self) -> PipelineResult:
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("pool", self.pool),
+            ("evaluation sets", self.eval_sets),
+            ("indicators", self.indicators),
+            ("subsets", self.subsets),
+            ("experiments", self.experiments),
+            ("fit", self.fit),
+            ("select", self.select),
+            ("search", self.search),
+            ("compare", self.compare),
+            ("report", self.report),
+        ]
+        with self.ws.lock():
+            for number, (name, step) in enumerate(steps, start=1):
+                _stage(number, name, str(self.ws.root))
+                step()
+        report = self.ws.root / "report.html"
+        comparison = self.ws.root / "compare_summary.parquet"
+        return PipelineResult(
+            workspace=self.ws.root,
+            rule=self.ws.rule,
+            report=report if report.exists() else None,
+            comparison=read_parquet(comparison) if comparison.exists() else None,
+        )
+
+    # -- stages -------------------------------------------------------------------------------
+
+    def pool(self) -> None:
+        from instructmining.data import build_pool, write_pool
+
+        cfg = self.cfg.pool
+        files = [(f, _paths(f.path, self.base)) for f in cfg.files]
+        inputs = hash_object([cfg.model_dump(), [_files_hash(paths) for _, paths in files]])
+        if is_done(self.ws.root, "pool", inputs, [self.ws.pool]):
+            console.print(f"up to date: {self.ws.pool}")
+            return
+        frames = []
+        for spec, paths in files:
+            built = build_pool(paths, format=spec.format, source=spec.source, on_error=cfg.on_error)
+            skipped = sum(built.problems.values())
+            console.print(
+                f"{', '.join(p.name for p in paths)}: {len(built.pool)} examples"
+                + (f", {skipped} skipped" if skipped else "")
+            )
+            frames.append(built.pool)
+        pool = pd.concat(frames, ignore_index=True).drop_duplicates("id")
+        pool = _cap_per_source(pool, cfg.per_source, cfg.seed)
+        write_pool(pool, self.ws.pool)
+        mark_done(self.ws.root, "pool", inputs, examples=len(pool))
+        counts = pool["source"].value_counts().sort_index()
+        per_source = ", ".join(f"{source} {n}" for source, n in counts.items())
+        console.print(f"pool: {len(pool)} examples: {per_source}")
+
+    def _eval_table(self, spec: EvalSet, name: str) -> Path:
+        from instructmining.data import read_examples, write_pool
+
+        paths = _paths(spec.path, self.base)
+        target = self.ws.root / f"{name}.parquet"
+        inputs = hash_object([spec.model_dump(), _files_hash(paths)])
+        if is_done(self.ws.root, name, inputs, [target]):
+            return target
+        table = read_examples(paths if len(paths) > 1 else paths[0], format=spec.format)
+        if table.empty:
+            raise UserError(f"{paths[0]}: the evaluation set has no examples with responses")
+        table = table.sort_values("id").head(spec.limit or len(table))
+        write_pool(table, target)
+        mark_done(self.ws.root, name, inputs, examples=len(table))
+        console.print(f"{name}: {len(table)} items from {', '.join(p.name for p in paths)}")
+        return target
+
+    def eval_sets(self) -> None:
+        exp = self.cfg.experiments
+        self.eval_path = self._eval_table(exp.eval, "eval")
+        self.test_path = self._eval_table(exp.test_eval, "test_eval") if exp.test_eval else None
+
+    def indicator_options(self):  # noqa: ANN201 - IndicatorOptions, imported lazily
+        from instructmining.indicators import IndicatorOptions
+
+        cfg = self.cfg.indicators
+        models = {
+            "reward_model": cfg.reward_model,
+            "unieval_model": cfg.unieval_model,
+            "judge_model": cfg.judge_model,
+        }
+        return IndicatorOptions(
+            lm=cfg.lm,
+            embedder=cfg.embedder,
+            k=cfg.k,
+            device=cfg.device,
+            batch_size=cfg.batch_size,
+            **{key: value for key, value in models.items() if value},
+        )
+
+    def indicators(self) -> None:
+        from instructmining.indicators import compute_indicators
+
+        cfg = self.cfg.indicators
+        inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
+        if is_done(self.ws.root, "indicators", inputs, [self.ws.indicators]):
+            console.print(f"up to date: {self.ws.indicators}")
+            return
+        pool = read_parquet(self.ws.pool)
+        table = compute_indicators(pool, cfg.names, self.indicator_options(), self.ws.cache)
+        write_parquet(table, self.ws.indicators)
+        mark_done(self.ws.root, "indicators", inputs, columns=list(table.columns[1:]))
+
+    def subsets(self) -> None:
+        from instructmining.sampling import sample_subsets
+
+        cfg = self.cfg.sampling
+        mixtures_path = self.ws.root / "subsets_mixtures.parquet"
+        inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
+        if is_done(self.ws.root, "subsets", inputs, [self.ws.subsets, mixtures_path]):
+            console.print(f"up to date: {self.ws.subsets}")
+            return
+        pool = read_parquet(self.ws.pool)
+        subsets, mixtures = sample_subsets(
+            pool, cfg.subsets, cfg.size, cfg.seed, alpha=cfg.alpha, sources=cfg.sources
+        )
+        write_parquet(mixtures, mixtures_path)
+        write_parquet(subsets, self.ws.subsets)
+        mark_done(self.ws.root, "subsets", inputs, subsets=cfg.subsets, size=cfg.size)
+        console.print(f"{cfg.subsets} subsets of {cfg.size} examples")
+
+    def experiment_config(self):  # noqa: ANN201 - ExperimentConfig, imported lazily
+        from instructmining.experiments import preset
+
+        exp = self.cfg.experiments
+        return preset(exp.preset, **exp.overrides)
+
+    def experiments(self) -> None:
+        from instructmining.experiments import config_hash, run_experiments, summarize
+
+        exp = self.cfg.experiments
+        config = self.experiment_config()
+        tests = {"test": self.test_path} if self.test_path else None
+        write_json(
+            {
+                "eval_file": str(self.eval_path.resolve()),
+                "test_eval_file": str(self.test_path.resolve()) if self.test_path else None,
+                "config": config.model_dump(mode="json"),
+                "config_hash": config_hash(config),
+                "seeds": exp.seeds,
+            },
+            self.ws.root / "experiment.json",
+        )
+        runs = run_experiments(
+            self.ws.root, self.eval_path, config, seeds=exp.seeds, test_evals=tests
+        )
+        if exp.noise_subsets and exp.noise_seeds:
+            subsets = read_parquet(self.ws.subsets)
+            repeated = sorted(subsets["subset_id"].unique())[: exp.noise_subsets]
+            runs = run_experiments(
+                self.ws.root,
+                self.eval_path,
+                config,
+                seeds=exp.noise_seeds,
+                subsets=subsets[subsets["subset_id"].isin(repeated)],
+                test_evals=tests,
+            )
+        console.print(summarize(runs))
+
+    def fit(self) -> None:
+        from instructmining.experiments import config_hash
+        from instructmining.rule import fit_rule, load_fit_table
+
+        cfg = self.cfg.fit
+        data = load_fit_table(self.ws.root, config_hash=config_hash(self.experiment_config()))
+        result = fit_rule(
+            data,
+            criterion=cfg.criterion,
+            model=cfg.model,
+            max_indicators=cfg.max_indicators,
+            folds=cfg.folds,
+            name="rule",
+        )
+        write_json(result.rule.to_dict(), self.ws.rule)
+        console.print(f"rule: {result.rule.describe()}")
+
+    def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
+        from instructmining.rule import load_rule
+        from instructmining.selection import score_pool
+        from instructmining.selection.select import indicator_options
+
+        rule = load_rule(self.ws.rule) if selector == "rule" else None
+        cfg = self.cfg.indicators
+        return score_pool(
+            read_parquet(self.ws.pool),
+            selector,
+            rule=rule,
+            indicators=read_parquet(self.ws.indicators),
+            options=indicator_options(rule, lm=cfg.lm, embedder=cfg.embedder, device=cfg.device),
+            cache_dir=self.ws.cache,
+            seed=seed,
+            knn_k=cfg.k,
+        )
+
+    def select(self) -> None:
+        from instructmining.selection import resolve_size, select_top, write_selection
+
+        cfg = self.cfg.select
+        if cfg is None:
+            console.print("no select section: skipped")
+            return
+        pool = read_parquet(self.ws.pool)
+        n = resolve_size(len(pool), top=cfg.top, fraction=cfg.fraction)
+        ranked = self._ranking("rule")
+        output = self.ws.root / "selected.jsonl"
+        write_selection(select_top(pool, ranked, n), ranked, output)
+        console.print(f"selected {n} of {len(pool)}: {output}")
+
+    def search(self) -> None:
+        from instructmining.selection import best_trial, search_size
+        from instructmining.selection.training import search_objective
+
+        cfg = self.cfg.search
+        if cfg is None:
+            console.print("no search section: skipped")
+            return
+        objective = search_objective(
+            self.ws.root,
+            self._ranking("rule"),
+            self.eval_path,
+            self.experiment_config(),
+            test_eval=self.test_path,
+        )
+        trials = search_size(
+            objective,
+            cfg.min,
+            cfg.max,
+            cfg.trials,
+            time_budget=cfg.time_budget,
+            on_trial=lambda so_far: write_parquet(so_far, self.ws.search),
+        )
+        write_parquet(trials, self.ws.search)
+        best = best_trial(trials)
+        console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}")
+
+    def compare(self) -> None:
+        from instructmining.selection import compare_selections
+        from instructmining.selection.training import compare_evaluator
+
+        cfg = self.cfg.compare
+        if cfg is None:
+            console.print("no compare section: skipped")
+            return
+        rankings = {name: self._ranking(name) for name in ["rule", *cfg.baselines]}
+        evaluate = compare_evaluator(self.ws.root, self.eval_path, self.experiment_config())
+        runs, summary = compare_selections(
+            read_parquet(self.ws.pool), rankings, evaluate, list(range(cfg.seeds)), cfg.n
+        )
+        write_parquet(runs, self.ws.compare)
+        write_parquet(summary, self.ws.root / "compare_summary.parquet")
+
+    def report(self) -> None:
+        from instructmining.report import build_report
+
+        if not self.cfg.report:
+            console.print("report: off")
+            return
+        path = build_report(self.ws.root, self.ws.root / "report.html")
+        console.print(f"report: {path}")
+
+
+def run_pipeline(config_path: Path, workspace: Path | None = None) -> PipelineResult:
+    """Load a YAML config and run every stage it names."""
+    from instructmining.pipeline.config import load_config
+
+    config, base = load_config(config_path)
+    return Pipeline(config, base, workspace).run()
