@@ -1,0 +1,25 @@
+"""`instructmining report WS/ -o WS/report.html`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from instructmining.cli.app import app
+
+
+@app.command("report")
+def report(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder holding the stages' tables.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML file to write [default: WS/report.html]."),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML page (plots and tables) of what the workspace holds."""
+    from instructmining.report import build_report  # matplotlib loads only when reporting
+
+    path = build_report(workspace, output or workspace / "report.html")
+    typer.echo(f"wrote {path}")

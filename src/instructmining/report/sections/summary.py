@@ -1,0 +1,80 @@
+"""The headline numbers of whatever the workspace holds, and what is still to run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from instructmining.report.html import esc, facts, fmt
+from instructmining.report.sections.compare import differences, rule_selector
+from instructmining.report.sections.fit import formula
+from instructmining.report.sections.indicators import indicator_columns
+from instructmining.report.sections.runs import base_loss
+from instructmining.report.sections.search import best_trial
+from instructmining.report.stats import BASE_SUBSET, ok_runs
+from instructmining.report.tables import TABLES, ReportInputs
+
+
+def render_summary(inputs: ReportInputs) -> str:
+    items: list[tuple[str, str]] = [("workspace", f"<code>{esc(inputs.root)}</code>")]
+    t = inputs.tables
+    if "pool" in t:
+        counts = t["pool"]["source"].astype(str).value_counts().sort_index()
+        sources = ", ".join(f"{esc(s)} {n}" for s, n in counts.items())
+        items.append(("pool", f"{len(t['pool'])} examples from {len(counts)} sources ({sources})"))
+    if "indicators" in t:
+        items.append(("indicators", esc(", ".join(indicator_columns(t["indicators"])))))
+    if "subsets" in t:
+        items.append(("subsets", f"{t['subsets']['subset_id'].nunique()}"))
+    if "runs" in t:
+        ok = ok_runs(t["runs"])
+        tuned = ok[ok["subset_id"] != BASE_SUBSET]
+        items.append(
+            (
+                "fine-tuning runs",
+                f"{len(tuned)} finished on "
+                f"{tuned['subset_id'].nunique()} subsets, {len(t['runs']) - len(ok)} failed",
+            )
+        )
+        base = base_loss(t["runs"])
+        if np.isfinite(base):
+            items.append(("base model eval loss", fmt(base)))
+    if inputs.rule is not None:
+        rule = inputs.rule
+        stats = ", ".join(
+            f"{k} {fmt(rule.stats[k], 3)}" for k in ("r2", "cv_r2") if k in rule.stats
+        )
+        items.append(
+            ("rule", f"<code>{esc(formula(rule))}</code>" + (f" ({stats})" if stats else ""))
+        )
+        if rule.eval:
+            items.append(
+                ("rule fitted on", esc(", ".join(f"{k}: {v}" for k, v in rule.eval.items())))
+            )
+    if "runs" in t and "eval_hash" in t["runs"] and not (inputs.rule and inputs.rule.eval):
+        hashes = ", ".join(map(str, t["runs"]["eval_hash"].dropna().astype(str).unique()))
+        items.append(("evaluation set", f"hash {esc(hashes)}"))
+    if "search" in t and (best := best_trial(t["search"])) is not None:
+        items.append(
+            (
+                "best n",
+                f"{fmt(best['n'])} (eval loss {fmt(best['eval_loss'])}, {len(t['search'])} trials)",
+            )
+        )
+    if "compare" in t and (selector := rule_selector(t["compare"])) is not None:
+        for d in differences(t["compare"]):
+            if d["selector"] == selector:
+                items.append(
+                    (
+                        f"{selector} − random at n = {fmt(d['n'])}",
+                        f"{fmt(d['diff'], 3)} eval loss (95% CI {fmt(d['diff_low'], 3)} to "
+                        f"{fmt(d['diff_high'], 3)}, {esc(d['method'])})",
+                    )
+                )
+    todo = [
+        f"{esc(spec.file)} (<code>{esc(spec.command)}</code>)"
+        for name, spec in TABLES.items()
+        if not inputs.has(name) and name != "subset_indicators"
+    ]
+    if todo:
+        items.append(("not computed yet", "; ".join(todo)))
+    return facts(items)

@@ -1,0 +1,96 @@
+"""Read whatever a workspace holds, never failing on a missing or broken table.
+
+The report describes a workspace at any stage of the loop, so a missing table becomes a note
+naming the command that makes it, and an unreadable one a note with the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from instructmining.errors import UserError
+from instructmining.report.html import esc, note
+from instructmining.report.rule_view import RuleView, rule_view
+from instructmining.storage import read_parquet
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    file: str
+    required: tuple[str, ...]
+    command: str
+
+
+TABLES: dict[str, TableSpec] = {
+    "pool": TableSpec("pool.parquet", ("id", "source"), "instructmining pool build"),
+    "indicators": TableSpec("indicators.parquet", ("id",), "instructmining indicators"),
+    "subsets": TableSpec("subsets.parquet", ("subset_id", "id"), "instructmining sample"),
+    "subset_indicators": TableSpec(
+        "subset_indicators.parquet", ("subset_id",), "instructmining fit"
+    ),
+    "runs": TableSpec("runs.parquet", ("subset_id", "eval_loss"), "instructmining experiment"),
+    "rule": TableSpec("rule.json", (), "instructmining fit"),
+    "search": TableSpec("search.parquet", ("trial", "n", "eval_loss"), "instructmining search"),
+    "compare": TableSpec(
+        "compare.parquet", ("selector", "seed", "n", "eval_loss"), "instructmining compare"
+    ),
+    "selection": TableSpec("selection.parquet", ("id", "score", "rank"), "instructmining select"),
+}
+
+
+@dataclass
+class ReportInputs:
+    """The workspace's tables that could be read, and why the others could not."""
+
+    root: Path
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rule: RuleView | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return self.rule is not None if name == "rule" else name in self.tables
+
+    def missing(self, *names: str) -> str:
+        """HTML notes for the named tables that are absent (empty string when all are there)."""
+        return "".join(self.note_for(n) for n in names if not self.has(n))
+
+    def note_for(self, name: str) -> str:
+        spec = TABLES[name]
+        if name in self.problems:
+            return note(f"{esc(spec.file)} could not be read: {esc(self.problems[name])}", True)
+        return note(f"{esc(spec.file)}: not computed yet: run <code>{esc(spec.command)}</code>")
+
+
+def load_inputs(root: Path) -> ReportInputs:
+    """Read every known table present in `root`."""
+    inputs = ReportInputs(root=root)
+    for name, spec in TABLES.items():
+        path = root / spec.file
+        if not path.exists():
+            continue
+        try:
+            if name == "rule":
+                inputs.rule = rule_view(_read_json(path))
+            else:
+                table = read_parquet(path, required=spec.required)
+                for key in ("id", "subset_id", "selector"):  # joined and compared as text
+                    if key in table:
+                        table[key] = table[key].astype(str)
+                inputs.tables[name] = table
+        except UserError as exc:
+            inputs.problems[name] = str(exc)
+    return inputs
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not readable JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object")
+    return data

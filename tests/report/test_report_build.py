@@ -1,0 +1,167 @@
+"""The report from a full, a partial and a damaged workspace, through the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from report_workspace import NASTY, build_workspace
+
+from instructmining.cli import main
+from instructmining.report import build_report
+from instructmining.report.sections import SECTIONS
+from instructmining.storage import write_parquet
+
+IMAGE_SECTIONS = {"distributions", "correlations", "runs", "fit", "coefficients", "ablation",
+                  "search", "compare"}  # fmt: skip
+
+
+def sections_of(html: str) -> dict[str, str]:
+    """Section id -> the HTML of that section."""
+    parts = re.findall(r'<section><h2 id="([^"]+)">.*?</h2>(.*?)</section>', html, re.S)
+    return dict(parts)
+
+
+@pytest.fixture(scope="module")
+def full_ws(tmp_path_factory) -> Path:
+    return build_workspace(tmp_path_factory.mktemp("full"))
+
+
+@pytest.fixture
+def ws(full_ws: Path, tmp_path: Path) -> Path:
+    """A private copy of the full workspace, for tests that change it."""
+    return Path(shutil.copytree(full_ws, tmp_path / "ws"))
+
+
+@pytest.fixture(scope="module")
+def full_report(full_ws: Path, tmp_path_factory) -> str:
+    out = build_report(full_ws, tmp_path_factory.mktemp("out") / "report.html")
+    return out.read_text(encoding="utf-8")
+
+
+def test_every_section_has_its_heading_and_image(full_report: str) -> None:
+    sections = sections_of(full_report)
+    assert list(sections) == [s.id for s in SECTIONS]
+    for sid, body in sections.items():
+        assert "not computed yet" not in body, sid
+        if sid in IMAGE_SECTIONS:
+            assert '<img src="data:image/png;base64,' in body, sid
+
+
+def test_report_is_self_contained(full_report: str) -> None:
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", full_report)
+    assert "<link" not in full_report
+    assert not re.search(r"<script[^>]*\ssrc=", full_report)
+    assert "url(" not in full_report
+
+
+def test_example_text_is_escaped(full_report: str) -> None:
+    assert NASTY not in full_report
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;" in full_report
+
+
+def test_report_numbers(full_report: str) -> None:
+    sections = sections_of(full_report)
+    assert "3.1" in sections["summary"]  # base model eval loss
+    assert "rule − random at n = 100" in sections["summary"]
+    assert "eval_hash: e7a1" in sections["summary"]  # what the rule was fitted on
+    assert "VIF above 5" in sections["coefficients"]  # the fit kept the collinear reward pair
+    assert "reward_copy" in sections["correlations"]  # listed as a highly correlated pair
+
+
+def test_fit_r2_matches_the_rule(full_ws: Path, full_report: str) -> None:
+    """The report's own predictions reproduce the R² of the OLS fit it was given."""
+    r2 = json.loads((full_ws / "rule.json").read_text())["fit"]["r2"]
+    html = full_report
+    shown = re.search(r"R² of these points: ([0-9]+\.[0-9]+)", sections_of(html)["fit"]).group(1)
+    assert float(shown) == pytest.approx(r2, abs=1e-3)
+
+
+def test_partial_workspace_gives_notes(full_ws: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(full_ws / "pool.parquet", partial)
+    html = build_report(partial, partial / "report.html").read_text()
+    sections = sections_of(html)
+    assert list(sections) == [s.id for s in SECTIONS]
+    assert "<img" not in html
+    assert "300 examples from 3 sources" in sections["summary"]
+    expected = {
+        "distributions": "instructmining indicators", "correlations": "instructmining indicators",
+        "runs": "instructmining experiment", "fit": "instructmining fit",
+        "coefficients": "instructmining fit", "ablation": "instructmining fit",
+        "search": "instructmining search", "compare": "instructmining compare",
+        "examples": "instructmining select",
+    }  # fmt: skip
+    for sid, command in expected.items():
+        assert f"not computed yet: run <code>{command}</code>" in sections[sid], sid
+
+
+def test_damaged_table_is_reported_not_fatal(ws: Path) -> None:
+    (ws / "runs.parquet").write_bytes(b"not parquet")
+    (ws / "rule.json").write_text("{broken")
+    write_parquet(pd.DataFrame({"trial": [0], "n": [10]}), ws / "search.parquet")
+    sections = sections_of(build_report(ws, ws / "report.html").read_text())
+    assert "runs.parquet could not be read" in sections["runs"]
+    assert "rule.json could not be read" in sections["coefficients"]
+    assert "missing column(s) eval_loss" in sections["search"]
+    assert "<img" in sections["distributions"]  # the rest still renders
+
+
+def test_published_rule_without_statistics(ws: Path) -> None:
+    """A rule given as bare numbers with a statsmodels-style "const" still predicts."""
+    rule = {"coefficients": {"const": 1.05, "reward": -0.02, "mtld": -0.002}}
+    (ws / "rule.json").write_text(json.dumps(rule))
+    sections = sections_of(build_report(ws, ws / "report.html").read_text())
+    assert "log L = 1.05 − 0.02·reward − 0.002·mtld" in sections["fit"]
+    assert "<img" in sections["fit"]
+    assert "rule.json has no ablation table" in sections["ablation"]
+
+
+def test_cli_writes_report(ws: Path, tmp_path: Path) -> None:
+    assert main(["report", str(ws)]) == 0
+    assert (ws / "report.html").exists()
+    out = tmp_path / "elsewhere" / "r.html"
+    assert main(["report", str(ws), "-o", str(out)]) == 0
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert out.read_bytes() == (ws / "report.html").read_bytes()  # same tables, same page
+
+
+def test_cli_missing_workspace_is_one_line(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "r.html"
+    assert main(["report", str(tmp_path / "nope"), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: {tmp_path / 'nope'}: no such workspace folder"
+    assert not out.exists()
+
+
+STAGES = ["pool.parquet", "indicators.parquet", "subsets.parquet", "runs.parquet", "rule.json",
+          "selection.parquet", "search.parquet", "compare.parquet"]  # fmt: skip
+
+
+@pytest.mark.parametrize("done", range(len(STAGES) + 1))
+def test_each_stage_of_the_loop_reports(full_ws: Path, tmp_path: Path, done: int) -> None:
+    """A workspace part-way through the loop reports what it has and notes the rest."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for name in STAGES[:done]:
+        shutil.copy(full_ws / name, ws)
+    html = build_report(ws, ws / "report.html").read_text()
+    for name in STAGES[done:]:
+        assert f"{name}: not computed yet" in html
+    assert html.count("<img") == [0, 0, 2, 2, 3, 6, 6, 7, 8][done]
+
+
+def test_gradient_boosted_rule_is_applied(ws: Path) -> None:
+    """A gbm rule has no linear coefficients: its trees predict, the OLS table still shows."""
+    from instructmining.rule import fit_rule, load_fit_table
+    from instructmining.storage import write_json
+
+    write_json(fit_rule(load_fit_table(ws), model="gbm").rule.to_dict(), ws / "rule.json")
+    sections = sections_of(build_report(ws, ws / "report.html").read_text())
+    assert "<img" in sections["fit"] and "R² of these points" in sections["fit"]
+    assert "Least-squares fit on the same indicators" in sections["coefficients"]
