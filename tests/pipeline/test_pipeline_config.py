@@ -1,0 +1,82 @@
+"""The YAML run config: valid configs load, bad ones fail with one line naming the key."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from instructmining.cli import main
+from instructmining.errors import UserError
+from instructmining.pipeline.config import load_config
+
+MINIMAL = """
+workspace: ws
+pool:
+  files:
+    - {path: data/pool.jsonl}
+experiments:
+  eval: {path: data/eval.jsonl}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_config_gets_defaults_and_its_folder(tmp_path: Path) -> None:
+    config, base = load_config(write(tmp_path, MINIMAL))
+    assert base == tmp_path.resolve()
+    assert config.sampling.subsets == 24
+    assert config.indicators.names == ["length", "mtld", "ppl", "ifd", "knn"]
+    assert config.select is None and config.compare is None
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "demo-quick.yaml"])
+def test_bundled_demo_configs_are_valid_and_their_files_exist(name: str) -> None:
+    with resources.as_file(resources.files("instructmining.demo") / name) as path:
+        config, base = load_config(path)
+    for spec in config.pool.files:
+        for item in [spec.path] if isinstance(spec.path, str) else spec.path:
+            assert (base / item).is_file(), item
+    assert config.compare is not None and config.compare.seeds >= 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (MINIMAL + "colour: blue\n", "unknown key 'colour'"),
+        (MINIMAL + "sampling: {subsets: 0}\n", "sampling.subsets: Input should be greater than 0"),
+        (MINIMAL + "sampling: {size: -3}\n", "sampling.size: Input should be greater than 0"),
+        (MINIMAL + "fit: {model: forest}\n", "fit.model: Input should be 'ols'"),
+        (
+            MINIMAL + "sampling: {subsets: many}\n",
+            "sampling.subsets: Input should be a valid integer",
+        ),
+        (MINIMAL.replace("experiments:\n  eval: {path: data/eval.jsonl}\n", ""), "experiments:"),
+        (MINIMAL + "pool: {files: []}\n", "pool.files: List should have at least 1 item"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("pool: {files: [\n", ":2: expected the node content"),
+    ],
+)
+def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UserError) as info:
+        load_config(write(tmp_path, text))
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_cli_run_with_bad_config_exits_2_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, MINIMAL + "colour: blue\n")
+    assert main(["run", str(path), "-o", str(tmp_path / "ws")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown key 'colour'" in err
+    assert not (tmp_path / "ws").exists()
+
+
+def test_missing_config_file(tmp_path: Path, capsys) -> None:
+    assert main(["run", str(tmp_path / "nope.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err
