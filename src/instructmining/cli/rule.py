@@ -1,0 +1,142 @@
+"""`instructmining fit WS/ -o WS/rule.json`: fit the quality rule and print how far to trust it."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from instructmining.cli.app import app
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from instructmining.rule import FitResult
+
+# Piped output keeps whole numbers in wide tables instead of truncating them to the terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _cell(value: object, fmt: str | None) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return format(value, fmt or ".4g")
+    if isinstance(value, tuple | list):
+        return "+".join(map(str, value))
+    return str(value)
+
+
+def print_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> None:
+    """Print a DataFrame as a rich table; `formats` maps columns to format specs."""
+    formats = formats or {}
+    table = Table(title=title, title_justify="left")
+    for column in df.columns:
+        table.add_column(str(column), justify="left" if df[column].dtype == object else "right")
+    for row in df.itertuples(index=False):
+        table.add_row(*(_cell(v, formats.get(c)) for c, v in zip(df.columns, row, strict=True)))
+    console.print(table)
+
+
+def _report(result: FitResult, table_info: dict) -> None:
+    s = result.stats
+    if table_info:
+        console.print(
+            f"[bold]{table_info.get('n_subsets')} subsets[/] from {table_info.get('n_runs')} "
+            f"finished runs; evaluation set {table_info.get('eval_hash') or 'unrecorded'}"
+        )
+        if table_info.get("skipped_columns"):
+            console.print(
+                f"skipped (missing values or constant): {', '.join(table_info['skipped_columns'])}"
+            )
+    if "between_subset_sd" in s:
+        seed = f"{s['seed_sd']:.4g}" if "seed_sd" in s else "unmeasured (one seed per subset)"
+        console.print(f"eval loss sd between subsets {s['between_subset_sd']:.4g}; seed sd {seed}")
+    top = result.combinations.head(8)[["rank", "indicators", "r2", "adj_r2", "cv_r2", "max_p"]]
+    print_table(
+        top,
+        f"Indicator sets: {s['n_combinations']} combinations of {s['n_candidates']} candidate "
+        f"indicators tried, ranked by {s['criterion']} ({s['cv']} CV)",
+        {"r2": ".3f", "adj_r2": ".3f", "cv_r2": ".3f", "max_p": ".2g"},
+    )
+    print_table(
+        result.coefficients,
+        "Coefficients (OLS, target log eval loss; standardised = per sd of the indicator)",
+        {"raw": ".4g", "standardised": ".4g", "se": ".3g", "p": ".2g", "vif": ".2f"},
+    )
+    console.print(
+        f"intercept {s['intercept']:.4g} (se {s['intercept_se']:.3g}); R² {s['r2']:.3f}, "
+        f"adjusted R² {s['adj_r2']:.3f}, CV R² {s['cv_r2']:.3f}; F {s['f']:.3g} "
+        f"(p {s['f_p']:.2g}; Bonferroni over {s['n_combinations']} sets: "
+        f"{s['f_p_bonferroni']:.2g}); "
+        f"AIC {s['aic']:.2f}, BIC {s['bic']:.2f}"
+    )
+    print_table(result.ablation, "Ablation", {"r2": ".3f", "adj_r2": ".3f", "cv_r2": ".3f"})
+    print_table(
+        result.models,
+        f"Models on the chosen indicators ({s['cv']} CV; saved: {result.rule.model})",
+        {"cv_r2": ".3f", "r2": ".3f"},
+    )
+
+
+@app.command("fit")
+def fit(
+    workspace: Annotated[Path, typer.Argument(help="Workspace with runs.parquet and indicators.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Rule file (default: WS/rule.json).")
+    ] = None,
+    criterion: Annotated[
+        str,
+        typer.Option(
+            help="Rank indicator sets by cv (cross-validated R²), cv-1se (fewest indicators "
+            "within one standard error of the best) or paper."
+        ),
+    ] = "cv",
+    model: Annotated[str, typer.Option(help="ols, ridge, lasso or gbm.")] = "ols",
+    max_indicators: Annotated[int, typer.Option(help="Largest indicator set tried.")] = 3,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    indicators: Annotated[
+        str | None, typer.Option(help="Comma-separated candidate columns (default: all).")
+    ] = None,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Use all of --indicators, without a search.")
+    ] = False,
+    config_hash: Annotated[
+        str | None, typer.Option(help="Use only runs of this training config.")
+    ] = None,
+    eval_hash: Annotated[
+        str | None, typer.Option(help="Use only runs on this evaluation set.")
+    ] = None,
+) -> None:
+    """Fit log eval loss on subset-mean indicators and write the rule with its statistics."""
+    from instructmining.errors import UserError
+    from instructmining.rule import fit_rule, load_fit_table
+    from instructmining.storage import write_json
+    from instructmining.workspace import Workspace
+
+    names = [c.strip() for c in indicators.split(",") if c.strip()] if indicators else None
+    if exact and not names:
+        raise UserError("--exact needs --indicators")
+    ws = Workspace(workspace)
+    output = output or ws.rule
+    with ws.lock():
+        data = load_fit_table(workspace, config_hash=config_hash, eval_hash=eval_hash)
+        result = fit_rule(
+            data,
+            indicators=names,
+            criterion=criterion,
+            model=model,
+            max_indicators=max_indicators,
+            folds=folds,
+            exact=exact,
+            name=output.stem,
+        )
+        write_json(result.rule.to_dict(), output)
+    _report(result, data.provenance)
+    console.print(f"rule ({result.rule.model}): {result.rule.describe()}")
+    console.print(f"wrote {output}")

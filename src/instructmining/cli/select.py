@@ -1,0 +1,218 @@
+"""`instructmining select`, `search` and `compare`: apply a rule, size the selection, test it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from instructmining.cli.app import app
+from instructmining.cli.rule import console, print_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+RuleOpt = Annotated[
+    str | None, typer.Option("--rule", help="rule.json, or a published rule: paper-v1, paper-v3.")
+]
+LmOpt = Annotated[str | None, typer.Option("--lm", help="Causal LM for ppl and ifd.")]
+RewardOpt = Annotated[str | None, typer.Option("--reward-model", help="Reward model.")]
+UniEvalOpt = Annotated[str | None, typer.Option("--unieval-model", help="UniEval model.")]
+EmbedderOpt = Annotated[str | None, typer.Option("--embedder", help="Embedder for knn.")]
+KOpt = Annotated[int | None, typer.Option("--k", help="Neighbours for knn.")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
+EvalOpt = Annotated[
+    Path | None,
+    typer.Option("--eval", help="Evaluation set (default: the workspace's, experiment.json)."),
+]
+PresetOpt = Annotated[
+    str | None, typer.Option("--preset", help="Fine-tuning preset (default: the workspace's).")
+]
+
+
+def _read_pool(path: Path) -> pd.DataFrame:
+    """A pool table, or any file the pool reader accepts."""
+    if path.suffix == ".parquet":
+        from instructmining.selection.select import RECORD_COLUMNS
+        from instructmining.storage import read_parquet
+
+        return read_parquet(path, required=RECORD_COLUMNS)
+    from instructmining.data import read_examples
+
+    return read_examples(path)
+
+
+def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> tuple[Any, Any]:
+    """The rule named by --rule and the indicator options for its missing indicators."""
+    from instructmining.errors import UserError
+    from instructmining.rule import load_rule
+    from instructmining.selection.select import indicator_options
+
+    if spec is None:
+        raise UserError("this command needs --rule (rule.json, paper-v1 or paper-v3)")
+    rule = load_rule(spec)
+    return rule, indicator_options(rule, **models, **more)
+
+
+def _default_indicators(folder: Path, given: Path | None) -> Path | None:
+    if given is not None:
+        return given
+    found = folder / "indicators.parquet"
+    return found if found.exists() else None
+
+
+@app.command("select")
+def select(
+    pool_file: Annotated[Path, typer.Argument(help="Pool table (pool.parquet) or example file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="selected.jsonl to write.")],
+    rule: RuleOpt = None,
+    top: Annotated[int | None, typer.Option("--top", help="Keep the best N.")] = None,
+    fraction: Annotated[float | None, typer.Option(help="Keep this share of the pool.")] = None,
+    selector: Annotated[
+        str, typer.Option(help="rule, random, ifd, reward, length, ppl, mtld or knn.")
+    ] = "rule",
+    seed: Annotated[int, typer.Option(help="Seed of the random selector.")] = 0,
+    indicators_file: Annotated[
+        Path | None,
+        typer.Option(help="Precomputed indicators (default: indicators.parquet beside the pool)."),
+    ] = None,
+    lm: LmOpt = None,
+    reward_model: RewardOpt = None,
+    unieval_model: UniEvalOpt = None,
+    embedder: EmbedderOpt = None,
+    k: KOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Score every pool example and keep the top N (lowest predicted log loss first)."""
+    from instructmining.rule import load_rule
+    from instructmining.selection import (
+        resolve_size,
+        score_pool,
+        select_top,
+        source_counts,
+        write_selection,
+    )
+    from instructmining.selection.select import indicator_options
+    from instructmining.storage import read_parquet
+    from instructmining.workspace import Workspace
+
+    pool = _read_pool(pool_file)
+    n = resolve_size(len(pool), top=top, fraction=fraction)
+    loaded = load_rule(rule) if rule else None
+    models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
+    options = indicator_options(loaded, **models, embedder=embedder, k=k, device=device)
+    indicators_file = _default_indicators(pool_file.parent, indicators_file)
+    ranked = score_pool(
+        pool,
+        selector,
+        rule=loaded,
+        indicators=read_parquet(indicators_file, required=["id"]) if indicators_file else None,
+        options=options,
+        cache_dir=Workspace(pool_file.parent).cache,  # the indicators command's default cache
+        seed=seed,
+        knn_k=k or 6,
+    )
+    selected = select_top(pool, ranked, n)
+    table_path = write_selection(selected, ranked, output)
+    print_table(
+        source_counts(pool, selected),
+        f"Selected {len(selected)} of {len(pool)} by {selector}",
+        {"selected_share": ".1%", "pool_share": ".1%"},
+    )
+    console.print(f"wrote {output} and {table_path}")
+
+
+@app.command("search")
+def search(
+    workspace: Annotated[Path, typer.Argument(help="Workspace with pool.parquet.")],
+    rule: RuleOpt = None,
+    n_min: Annotated[int, typer.Option("--min", help="Smallest n.")] = 100,
+    n_max: Annotated[int | None, typer.Option("--max", help="Largest n (default: pool).")] = None,
+    trials: Annotated[int, typer.Option(help="Trials (fine-tunes, fewer if n repeats).")] = 10,
+    time_budget: Annotated[float | None, typer.Option(help="Stop after this many s.")] = None,
+    eval_file: EvalOpt = None,
+    test_eval: Annotated[
+        Path | None, typer.Option(help="Second evaluation set, reported, not optimised.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+    preset: PresetOpt = None,
+    lm: LmOpt = None,
+    reward_model: RewardOpt = None,
+    unieval_model: UniEvalOpt = None,
+    embedder: EmbedderOpt = None,
+    k: KOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Search n with BlendSearch: eval loss after fine-tuning on the rule's top n."""
+    from instructmining.selection import best_trial
+    from instructmining.selection.training import search_workspace
+
+    models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
+    loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
+    found = search_workspace(
+        workspace,
+        loaded,
+        n_min,
+        n_max,
+        trials,
+        time_budget=time_budget,
+        eval_file=eval_file,
+        test_eval=test_eval,
+        seed=seed,
+        preset_name=preset,
+        options=options,
+    )
+    print_table(
+        found,
+        f"Size search ({len(found)} trials, {found['n'].nunique()} distinct n)",
+        {"eval_loss": ".4f", "test_loss": ".4f", "seconds": ".0f"},
+    )
+    best = best_trial(found)
+    test = "" if best["test_loss"] != best["test_loss"] else f", test loss {best['test_loss']:.4f}"
+    console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}{test}")
+    console.print(f"wrote {workspace / 'search.parquet'}")
+
+
+@app.command("compare")
+def compare(
+    workspace: Annotated[Path, typer.Argument(help="Workspace with pool.parquet.")],
+    n: Annotated[int, typer.Option("--n", help="Examples per selection.")],
+    rule: RuleOpt = None,
+    seeds: Annotated[int, typer.Option(help="Seeds 0..S-1 (selection and training).")] = 5,
+    baselines: Annotated[
+        str, typer.Option(help="Comma-separated: ifd, reward, length, ppl, mtld, knn.")
+    ] = "",
+    eval_file: EvalOpt = None,
+    preset: PresetOpt = None,
+    lm: LmOpt = None,
+    reward_model: RewardOpt = None,
+    unieval_model: UniEvalOpt = None,
+    embedder: EmbedderOpt = None,
+    k: KOpt = None,
+    device: DeviceOpt = None,
+) -> None:
+    """Eval loss of the rule's top n against random n and single-indicator baselines."""
+    from instructmining.selection.training import compare_workspace
+
+    models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
+    loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
+    names = [b.strip() for b in baselines.split(",") if b.strip()]
+    _, summary = compare_workspace(
+        workspace,
+        loaded,
+        n,
+        seeds=seeds,
+        baselines=names,
+        eval_file=eval_file,
+        preset_name=preset,
+        options=options,
+        knn_k=k or 6,
+    )
+    print_table(
+        summary,
+        f"Eval loss of {n} examples per selection over {seeds} seeds "
+        "(diff = rule - selector, 95% CI; negative favours the rule)",
+        {c: ".4f" for c in ("mean", "sd", "diff", "diff_low", "diff_high")} | {"p": ".2g"},
+    )
+    console.print(f"wrote {workspace / 'compare.parquet'}")

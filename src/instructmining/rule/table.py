@@ -1,0 +1,153 @@
+"""The table a rule is fitted on: one row per trained subset, its mean indicators, its log loss.
+
+Seeds are averaged per subset before the fit (the rule explains differences between subsets,
+not training noise); the seed spread is kept so the fit output can set it against the spread
+between subsets.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from instructmining.errors import UserError
+from instructmining.hashing import hash_file
+from instructmining.storage import read_parquet
+from instructmining.workspace import Workspace
+
+TARGET = "log_eval_loss"
+BASE_SUBSET = "__base__"
+# Numeric columns of a subset-means table that describe the subset rather than its examples.
+_NOT_INDICATORS = {"subset_id", "examples", "n_examples", "n", "count", "size"}
+
+
+@dataclass
+class FitTable:
+    """Subsets with runs: `table` has subset_id, log_eval_loss, eval_loss, n_seeds, seed_sd and
+    the indicator `columns`."""
+
+    table: pd.DataFrame
+    columns: list[str]
+    definitions: dict[str, dict[str, Any]]
+    provenance: dict[str, Any]
+
+
+def load_fit_table(
+    workspace: str | Path, config_hash: str | None = None, eval_hash: str | None = None
+) -> FitTable:
+    """Join a workspace's finished runs with its subsets' mean indicators."""
+    ws = Workspace(Path(workspace))
+    runs = read_parquet(ws.runs, required=["subset_id", "eval_loss", "status"])
+    ok = runs[runs["status"] == "ok"]
+    base = ok[ok["subset_id"] == BASE_SUBSET]
+    ok = ok[ok["subset_id"] != BASE_SUBSET]
+    ok = _one_setting(ok, ws.runs, config_hash=config_hash, eval_hash=eval_hash)
+    if (ok["eval_loss"] <= 0).any() or ok["eval_loss"].isna().any():
+        raise UserError(f"{ws.runs}: eval_loss must be positive to take its log")
+    per_subset = ok.groupby("subset_id", sort=True)["eval_loss"].agg(
+        eval_loss="mean", n_seeds="count", seed_sd="std"
+    )
+    per_subset[TARGET] = np.log(per_subset["eval_loss"])
+    means, inputs = _subset_means(ws)
+    missing = sorted(set(per_subset.index) - set(means["subset_id"]))
+    if missing:
+        shown = ", ".join(missing[:5])
+        raise UserError(f"{ws.runs}: {len(missing)} subset(s) have no indicator means ({shown})")
+    table = per_subset.reset_index().merge(means, on="subset_id", how="left")
+    columns, skipped = [], []
+    for c in means.columns:
+        if c in _NOT_INDICATORS or not pd.api.types.is_numeric_dtype(means[c]):
+            continue
+        values = table[c]
+        if values.isna().any() or values.nunique() < 2:
+            skipped.append(c)
+        else:
+            columns.append(c)
+    provenance = {
+        "n_runs": int(len(ok)),
+        "n_subsets": int(len(table)),
+        "eval_hash": _single(ok, "eval_hash"),
+        "config_hash": _single(ok, "config_hash"),
+        "base_eval_loss": float(base["eval_loss"].mean()) if len(base) else None,
+        "inputs": {"runs": hash_file(ws.runs), **inputs},
+        "skipped_columns": skipped,
+    }
+    return FitTable(table, columns, _definitions(ws.indicators, columns), provenance)
+
+
+def _one_setting(
+    ok: pd.DataFrame, path: Path, config_hash: str | None, eval_hash: str | None
+) -> pd.DataFrame:
+    """Keep runs of one training config and one evaluation set: a rule mixing them explains
+    the setting, not the data."""
+    for column, wanted in (("config_hash", config_hash), ("eval_hash", eval_hash)):
+        if column not in ok.columns:
+            continue
+        if wanted is not None:
+            ok = ok[ok[column] == wanted]
+        values = ok[column].dropna().unique()
+        if len(values) > 1:
+            shown = ", ".join(sorted(map(str, values)))
+            option = column.replace("_", "-")
+            raise UserError(
+                f"{path}: runs span several {column}s ({shown}); pick one with --{option}"
+            )
+    if ok.empty:
+        raise UserError(f"{path}: no finished runs (status ok) to fit a rule on")
+    return ok
+
+
+def _single(df: pd.DataFrame, column: str) -> str | None:
+    if column not in df.columns or df[column].dropna().empty:
+        return None
+    return str(df[column].dropna().iloc[0])
+
+
+def _subset_means(ws: Workspace) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Per-subset indicator means: the stored table if the workspace has one, else computed."""
+    stored = ws.root / "subset_indicators.parquet"
+    if stored.exists():
+        means = read_parquet(stored, required=["subset_id"])
+        return means, {"subset_indicators": hash_file(stored)}
+    indicators = read_parquet(ws.indicators, required=["id"])
+    subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+    inputs = {"indicators": hash_file(ws.indicators), "subsets": hash_file(ws.subsets)}
+    try:
+        from instructmining.indicators import subset_means
+    except ImportError:
+        subset_means = _mean_per_subset
+    return subset_means(indicators, subsets), inputs
+
+
+def _mean_per_subset(indicators: pd.DataFrame, subsets: pd.DataFrame) -> pd.DataFrame:
+    numeric = [
+        c for c in indicators.columns if c != "id" and pd.api.types.is_numeric_dtype(indicators[c])
+    ]
+    joined = subsets[["subset_id", "id"]].merge(indicators[["id", *numeric]], on="id", how="left")
+    return joined.groupby("subset_id", sort=True)[numeric].mean().reset_index()
+
+
+def _definitions(indicators_path: Path, columns: list[str]) -> dict[str, dict[str, Any]]:
+    """Indicator provenance (models, versions, parameters) stored in the indicators table's
+    metadata by the indicators stage; only the column name when it is absent."""
+    found: dict[str, Any] = {}
+    if indicators_path.exists():
+        try:
+            metadata = pq.read_schema(indicators_path).metadata or {}
+        except OSError:
+            metadata = {}
+        for key in (b"indicator_definitions", b"instructmining"):
+            if key in metadata:
+                try:
+                    decoded = json.loads(metadata[key])
+                except ValueError:
+                    continue
+                found = decoded.get("definitions", decoded) if isinstance(decoded, dict) else {}
+                break
+    return {c: {"column": c, **(found.get(c) or {})} for c in columns}

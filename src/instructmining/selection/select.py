@@ -1,0 +1,176 @@
+"""Score a pool with a selector, keep the best n, write the selection.
+
+Indicator values come from a precomputed table where it has them; the indicators stage
+computes the rest (it caches, so a second selection costs nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from instructmining.errors import UserError
+from instructmining.rule.model import Rule
+from instructmining.selection.selectors import Selector, get_selector
+from instructmining.storage import atomic_path
+
+RECORD_COLUMNS = ["id", "source", "instruction", "input", "output", "system"]
+
+
+# Which IndicatorOptions field names the model an indicator uses.
+_MODEL_FIELDS = {"reward": "reward_model", "unieval": "unieval_model", "knn": "embedder"}
+
+
+def indicator_options(rule: Rule | None = None, **overrides: Any) -> Any:
+    """IndicatorOptions for computing a rule's missing indicators: the models the rule was
+    fitted with where its definitions name them (a published rule's models, or Hub ids
+    recorded by `fit`), replaced by any override that is not None."""
+    try:
+        from instructmining.indicators import IndicatorOptions
+    except ImportError:
+        return None
+    values: dict[str, Any] = {}
+    for definition in (rule.definitions if rule else {}).values():
+        field = _MODEL_FIELDS.get(str(definition.get("indicator")))
+        model = str(definition.get("model") or "")
+        if field and model and not model.startswith(("file:", "dir:")):
+            values[field] = model.removeprefix("hub:")
+        k = definition.get("k") or (definition.get("params") or {}).get("k")
+        if definition.get("indicator") == "knn" and k:
+            values["k"] = int(k)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return IndicatorOptions(**values)
+
+
+def ensure_indicators(
+    pool: pd.DataFrame,
+    columns: list[str],
+    indicators: pd.DataFrame | None = None,
+    options: Any = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """id + `columns` for every pool example, computing only what `indicators` lacks."""
+    out = pool[["id"]].copy()
+    have = indicators.drop_duplicates("id") if indicators is not None else None
+    missing = []
+    for column in columns:
+        if have is not None and column in have.columns:
+            values = out[["id"]].merge(have[["id", column]], on="id", how="left")[column]
+            if values.notna().all():
+                out[column] = values.to_numpy()
+                continue
+        missing.append(column)
+    if not missing:
+        return out
+    try:
+        from instructmining.indicators import column_to_indicator, compute_indicators
+    except ImportError as exc:
+        raise UserError(
+            f"indicator column(s) {', '.join(missing)} are missing and the indicators stage "
+            "is not available to compute them"
+        ) from exc
+    names = list(dict.fromkeys(column_to_indicator(c) for c in missing))
+    computed = compute_indicators(
+        pool, names, options=options, cache_dir=cache_dir, progress=progress
+    )
+    absent = [c for c in missing if c not in computed.columns]
+    if absent:
+        raise UserError(
+            f"computing {', '.join(names)} gave no column(s) {', '.join(absent)} "
+            f"(got {', '.join(c for c in computed.columns if c != 'id')}); check the options "
+            "(for knnK, --k)"
+        )
+    merged = out[["id"]].merge(computed[["id", *missing]], on="id", how="left")
+    for column in missing:
+        out[column] = merged[column].to_numpy()
+    return out
+
+
+def score_pool(
+    pool: pd.DataFrame,
+    selector: str | Selector = "rule",
+    rule: Rule | None = None,
+    indicators: pd.DataFrame | None = None,
+    options: Any = None,
+    cache_dir: Path | None = None,
+    seed: int = 0,
+    knn_k: int = 6,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """id, score and rank (1 = best) for every pool example, best first.
+
+    Ties are broken by id so a ranking is reproducible; examples without a score rank last."""
+    if isinstance(selector, str):
+        selector = get_selector(selector, rule=rule, knn_k=knn_k)
+    table = ensure_indicators(
+        pool, selector.columns(), indicators, options, cache_dir, progress=progress
+    )
+    score = np.asarray(selector.score(table, seed=seed), dtype=float)
+    ids = pool["id"].astype(str).to_numpy()
+    key = np.where(np.isnan(score), np.inf, score)
+    order = np.lexsort((ids, np.isnan(score), key))
+    ranked = pd.DataFrame({"id": ids[order], "score": score[order]})
+    ranked["rank"] = np.arange(1, len(ranked) + 1)
+    return ranked
+
+
+def resolve_size(pool_size: int, top: int | None = None, fraction: float | None = None) -> int:
+    """n from --top N or --fraction F, checked against the pool."""
+    if (top is None) == (fraction is None):
+        raise UserError("give exactly one of --top N or --fraction F")
+    if top is not None:
+        if top <= 0:
+            raise UserError(f"--top must be a positive number of examples, got {top}")
+        if top > pool_size:
+            raise UserError(f"--top {top} exceeds the pool of {pool_size} examples")
+        return top
+    if not 0 < fraction <= 1:
+        raise UserError(f"--fraction must lie in (0, 1], got {fraction}")
+    return max(1, math.floor(fraction * pool_size + 0.5))
+
+
+def select_top(pool: pd.DataFrame, ranked: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The pool's records of the n best-ranked examples, best first."""
+    keep = ranked.head(n)[["id"]]
+    unscored = int(ranked.head(n)["score"].isna().sum())
+    if unscored:
+        raise UserError(
+            f"only {n - unscored} examples have a score; lower n or compute the missing indicators"
+        )
+    return keep.merge(pool.drop_duplicates("id"), on="id", how="left")[RECORD_COLUMNS]
+
+
+def write_selection(selected: pd.DataFrame, ranked: pd.DataFrame, out: str | Path) -> Path:
+    """Write selected.jsonl and, beside it, selection.parquet (id, score, rank, selected).
+
+    Both are written to temporary files first and renamed only when both are complete."""
+    out = Path(out)
+    table_path = out.parent / "selection.parquet"
+    table = ranked.copy()
+    table["selected"] = table["id"].isin(set(selected["id"]))
+    with atomic_path(out) as tmp_jsonl, atomic_path(table_path) as tmp_table:
+        with open(tmp_jsonl, "w", encoding="utf-8") as fh:
+            for record in selected[RECORD_COLUMNS].to_dict("records"):
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        table.to_parquet(tmp_table, index=False)
+    return table_path
+
+
+def source_counts(pool: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
+    """Examples per source in the pool and in the selection, with the selection's share."""
+    counts = pd.DataFrame(
+        {
+            "pool": pool["source"].value_counts(),
+            "selected": selected["source"].value_counts(),
+        }
+    ).fillna(0)
+    counts = counts.astype(int).rename_axis("source").reset_index()
+    counts["selected_share"] = counts["selected"] / max(1, int(counts["selected"].sum()))
+    counts["pool_share"] = counts["pool"] / max(1, int(counts["pool"].sum()))
+    return counts.sort_values(["pool", "source"], ascending=[False, True], ignore_index=True)

@@ -1,0 +1,248 @@
+"""Search and compare on a workspace, training selections through the experiments stage.
+
+Runs go to their own tables (search_runs.parquet, compare_runs.parquet) so they never enter the
+runs a rule is fitted on; the experiments stage skips a (subset, seed, config, evaluation set)
+it has already finished, so an interrupted search or comparison resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from instructmining.errors import UserError
+from instructmining.rule.model import Rule
+from instructmining.selection.compare import Evaluate, Job, compare_selections, subset_name
+from instructmining.selection.search import Objective, search_size
+from instructmining.selection.select import score_pool
+from instructmining.selection.selectors import get_selector
+from instructmining.storage import read_parquet, write_parquet
+from instructmining.workspace import Workspace
+
+TEST_EVAL = "test"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How selections are trained and evaluated."""
+
+    eval_file: Path
+    config: Any  # ExperimentConfig
+    test_eval_file: Path | None = None
+
+
+def experiment_settings(
+    workspace: Path, eval_file: Path | None = None, preset_name: str | None = None
+) -> Settings:
+    """Evaluation files and fine-tuning config: given ones first, then those recorded in the
+    workspace's experiment.json (the pipeline writes it), then the cpu-small preset."""
+    from instructmining.experiments import preset
+
+    recorded: dict[str, Any] = {}
+    saved = Path(workspace) / "experiment.json"
+    if saved.exists():
+        try:
+            recorded = json.loads(saved.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{saved}: not readable JSON ({exc})") from exc
+    if eval_file is None:
+        if not recorded.get("eval_file"):
+            raise UserError(
+                f"{workspace}: no evaluation set recorded (experiment.json); pass --eval FILE"
+            )
+        eval_file = Path(recorded["eval_file"])
+    if not Path(eval_file).is_file():
+        raise UserError(f"{eval_file}: no such evaluation file")
+    if preset_name is not None or not isinstance(recorded.get("config"), dict):
+        config = preset(preset_name or "cpu-small")
+    else:
+        config = preset("cpu-small", **recorded["config"])
+    test = recorded.get("test_eval_file")
+    return Settings(Path(eval_file), config, Path(test) if test else None)
+
+
+def train_jobs(
+    workspace: Path,
+    jobs: list[Job],
+    eval_file: Path,
+    config: Any,
+    runs_path: Path,
+    test_evals: dict[str, Path] | None = None,
+    progress: bool = True,
+) -> list[dict[str, float]]:
+    """Fine-tune every job (one experiments call per seed); eval_loss (NaN if the run failed)
+    and each test_loss__<name> per job, in order."""
+    from instructmining.experiments import config_hash, run_experiments
+
+    wanted = config_hash(config)
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    for seed in sorted({j.seed for j in jobs}):
+        mine = [j for j in jobs if j.seed == seed]
+        subsets = pd.DataFrame(
+            [(j.subset_id, i) for j in {j.subset_id: j for j in mine}.values() for i in j.ids],
+            columns=["subset_id", "id"],
+        )
+        runs = run_experiments(
+            workspace,
+            eval_file,
+            config,
+            seeds=[seed],
+            subsets=subsets,
+            runs_path=runs_path,
+            test_evals=test_evals,
+            progress=progress,
+        )
+        for job in mine:
+            results[(job.subset_id, seed)] = _loss(runs, job.subset_id, seed, wanted)
+    return [results[(j.subset_id, j.seed)] for j in jobs]
+
+
+def _loss(runs: pd.DataFrame, subset_id: str, seed: int, wanted_config: str) -> dict[str, float]:
+    match = runs[(runs["subset_id"] == subset_id) & (runs["seed"] == seed)]
+    if "config_hash" in match.columns:
+        match = match[match["config_hash"] == wanted_config]
+    match = match[match["status"] == "ok"]
+    if match.empty:
+        return {"eval_loss": math.nan}
+    row = match.iloc[-1]
+    losses = {"eval_loss": float(row["eval_loss"])}
+    losses.update({c: float(row[c]) for c in match.columns if c.startswith("test_loss__")})
+    return losses
+
+
+def search_objective(
+    workspace: Path,
+    ranked: pd.DataFrame,
+    eval_file: Path,
+    config: Any,
+    seed: int = 0,
+    test_eval: Path | None = None,
+    progress: bool = True,
+) -> Objective:
+    """Eval loss after fine-tuning on the top n of `ranked` (and the loss on `test_eval`,
+    which the search reports but does not optimise)."""
+    runs_path = Workspace(Path(workspace)).root / "search_runs.parquet"
+    test_evals = {TEST_EVAL: test_eval} if test_eval is not None else None
+
+    def objective(n: int) -> dict[str, float]:
+        ids = tuple(ranked["id"].head(n))
+        job = Job("rule", seed, subset_name(f"top{n}", ids), ids)
+        found = train_jobs(workspace, [job], eval_file, config, runs_path, test_evals, progress)[0]
+        return {
+            "eval_loss": found["eval_loss"],
+            "test_loss": found.get(f"test_loss__{TEST_EVAL}", math.nan),
+        }
+
+    return objective
+
+
+def compare_evaluator(
+    workspace: Path, eval_file: Path, config: Any, progress: bool = True
+) -> Evaluate:
+    """Train comparison jobs into compare_runs.parquet; eval loss per job."""
+    runs_path = Path(workspace) / "compare_runs.parquet"
+
+    def evaluate(jobs: list[Job]) -> list[float]:
+        found = train_jobs(workspace, jobs, eval_file, config, runs_path, progress=progress)
+        return [f["eval_loss"] for f in found]
+
+    return evaluate
+
+
+def _pool_and_indicators(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    pool = read_parquet(ws.pool, required=["id", "source", "instruction", "output"])
+    indicators = read_parquet(ws.indicators, required=["id"]) if ws.indicators.exists() else None
+    return pool, indicators
+
+
+def search_workspace(
+    workspace: Path,
+    rule: Rule,
+    n_min: int,
+    n_max: int | None,
+    trials: int,
+    time_budget: float | None = None,
+    eval_file: Path | None = None,
+    test_eval: Path | None = None,
+    seed: int = 0,
+    preset_name: str | None = None,
+    options: Any = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """BlendSearch over n on the workspace pool; trials saved to search.parquet as they finish.
+
+    `test_eval` (default: the workspace's recorded test set) is reported for every trial, not
+    optimised: the search's own eval loss is optimistic for the n it picks."""
+    ws = Workspace(Path(workspace))
+    if test_eval is not None and not Path(test_eval).is_file():
+        raise UserError(f"{test_eval}: no such evaluation file")
+    with ws.lock():
+        pool, indicators = _pool_and_indicators(ws)
+        n_max = len(pool) if n_max is None else n_max
+        if n_max > len(pool):
+            raise UserError(f"--max {n_max} exceeds the pool of {len(pool)} examples")
+        settings = experiment_settings(ws.root, eval_file, preset_name)
+        test_eval = test_eval or settings.test_eval_file
+        ranked = score_pool(
+            pool, "rule", rule=rule, indicators=indicators, options=options, cache_dir=ws.cache
+        )
+        objective = search_objective(
+            ws.root, ranked, settings.eval_file, settings.config, seed, test_eval, progress
+        )
+        found = search_size(
+            objective,
+            n_min,
+            n_max,
+            trials,
+            time_budget=time_budget,
+            seed=seed,
+            progress=progress,
+            on_trial=lambda so_far: write_parquet(so_far, ws.search),
+        )
+        write_parquet(found, ws.search)
+    return found
+
+
+def compare_workspace(
+    workspace: Path,
+    rule: Rule,
+    n: int,
+    seeds: int = 5,
+    baselines: list[str] | tuple[str, ...] = (),
+    eval_file: Path | None = None,
+    preset_name: str | None = None,
+    options: Any = None,
+    knn_k: int = 6,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rule's top n against random n and baselines over seeds 0..seeds-1; runs saved to
+    compare.parquet, (runs, summary) returned."""
+    ws = Workspace(Path(workspace))
+    for name in baselines:
+        if name in ("rule", "random"):
+            raise UserError(f"--baselines: {name} is always compared")
+        get_selector(name, knn_k=knn_k)  # an unknown name fails before any training
+    with ws.lock():
+        pool, indicators = _pool_and_indicators(ws)
+        settings = experiment_settings(ws.root, eval_file, preset_name)
+        rankings = {
+            name: score_pool(
+                pool,
+                name,
+                rule=rule,
+                indicators=indicators,
+                options=options,
+                cache_dir=ws.cache,
+                knn_k=knn_k,
+            )
+            for name in ["rule", *baselines]
+        }
+        evaluate = compare_evaluator(ws.root, settings.eval_file, settings.config, progress)
+        runs, summary = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
+        write_parquet(runs, ws.compare)
+    return runs, summary

@@ -1,0 +1,105 @@
+"""search and compare through the real experiments stage, on a tiny random Llama."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from instructmining.cli import main
+from instructmining.models.loader import DEFAULT_LM, load_tokenizer
+from instructmining.rule import Rule
+
+pytestmark = pytest.mark.slow
+
+RULE = Rule(
+    name="toy", model="ols", indicators=["reward"], intercept=1.0, coefficients={"reward": -0.1}
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer Llama with random weights and SmolLM2's tokenizer (fine-tuning mechanics)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    path = tmp_path_factory.mktemp("tiny")
+    tokenizer = load_tokenizer(DEFAULT_LM)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def ws(tmp_path, tiny_model) -> Path:
+    rng = np.random.default_rng(0)
+    n = 16
+    pool = pd.DataFrame(
+        {
+            "id": [f"e{i:02d}" for i in range(n)],
+            "source": ["a", "b"] * (n // 2),
+            "instruction": [f"Name a colour number {i}." for i in range(n)],
+            "input": "",
+            "output": [f"Colour {i} is {'red' if i % 2 else 'blue'}." for i in range(n)],
+            "system": "",
+        }
+    )
+    root = tmp_path / "ws"
+    root.mkdir()
+    pool.to_parquet(root / "pool.parquet", index=False)
+    pd.DataFrame({"id": pool["id"], "reward": rng.normal(size=n)}).to_parquet(
+        root / "indicators.parquet", index=False
+    )
+    eval_items = [{"instruction": f"Say {w}.", "input": "", "output": w} for w in ("hi", "yes")]
+    (tmp_path / "eval.json").write_text(json.dumps(eval_items))
+    (tmp_path / "test.json").write_text(json.dumps(eval_items[::-1] + [eval_items[0]]))
+    config = {"base_model": str(tiny_model), "max_length": 64, "batch_size": 4, "epochs": 1}
+    experiment = {"eval_file": str(tmp_path / "eval.json"), "config": config}
+    (root / "experiment.json").write_text(json.dumps(experiment))
+    return root
+
+
+def test_search_trains_each_n_once_and_reports_the_test_set(ws):
+    from instructmining.selection.training import search_workspace
+
+    test = ws.parent / "test.json"
+    found = search_workspace(ws, RULE, 2, 12, trials=3, test_eval=test, progress=False)
+    assert len(found) >= 1 and found["eval_loss"].map(math.isfinite).all()
+    assert found["test_loss"].map(math.isfinite).all()
+    saved = pd.read_parquet(ws / "search.parquet")
+    pd.testing.assert_frame_equal(saved, found)
+    runs = pd.read_parquet(ws / "search_runs.parquet")
+    assert any(s.startswith("top") for s in runs["subset_id"])
+    # A second search with the same seed proposes the same n and trains nothing new.
+    again = search_workspace(ws, RULE, 2, 12, trials=3, test_eval=test, progress=False)
+    np.testing.assert_allclose(again["eval_loss"], found["eval_loss"])
+
+
+def test_compare_cli_trains_rule_random_and_baseline_per_seed(ws, capsys, tmp_path):
+    rule_path = tmp_path / "rule.json"
+    rule_path.write_text(json.dumps(RULE.to_dict()))
+    args = ["compare", str(ws), "--rule", str(rule_path), "--n", "4", "--seeds", "2"]
+    assert main([*args, "--baselines", "reward"]) == 0
+    out = capsys.readouterr().out
+    assert "paired t" in out and "random" in out
+    runs = pd.read_parquet(ws / "compare.parquet")
+    assert len(runs) == 6 and set(runs["selector"]) == {"rule", "random", "reward"}
+    assert runs["eval_loss"].map(math.isfinite).all()
