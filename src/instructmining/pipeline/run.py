@@ -161,6 +161,7 @@ class Pipeline:
             k=cfg.k,
             device=cfg.device,
             batch_size=cfg.batch_size,
+            max_length=cfg.max_length,
             **{key: value for key, value in models.items() if value},
         )
 
@@ -217,20 +218,16 @@ class Pipeline:
             },
             self.ws.root / "experiment.json",
         )
+        subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
+        repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
         runs = run_experiments(
-            self.ws.root, self.eval_path, config, seeds=exp.seeds, test_evals=tests
+            self.ws.root,
+            self.eval_path,
+            config,
+            seeds=exp.seeds,
+            test_evals=tests,
+            extra_seeds=repeated,
         )
-        if exp.noise_subsets and exp.noise_seeds:
-            subsets = read_parquet(self.ws.subsets)
-            repeated = sorted(subsets["subset_id"].unique())[: exp.noise_subsets]
-            runs = run_experiments(
-                self.ws.root,
-                self.eval_path,
-                config,
-                seeds=exp.noise_seeds,
-                subsets=subsets[subsets["subset_id"].isin(repeated)],
-                test_evals=tests,
-            )
         console.print(summarize(runs))
 
     def fit(self) -> None:
