@@ -203,21 +203,12 @@ class Pipeline:
         return preset(exp.preset, **exp.overrides)
 
     def experiments(self) -> None:
-        from instructmining.experiments import config_hash, run_experiments, summarize
+        from instructmining.experiments import run_experiments, save_settings, summarize
 
         exp = self.cfg.experiments
         config = self.experiment_config()
         tests = {"test": self.test_path} if self.test_path else None
-        write_json(
-            {
-                "eval_file": str(self.eval_path.resolve()),
-                "test_eval_file": str(self.test_path.resolve()) if self.test_path else None,
-                "config": config.model_dump(mode="json"),
-                "config_hash": config_hash(config),
-                "seeds": exp.seeds,
-            },
-            self.ws.root / "experiment.json",
-        )
+        save_settings(self.ws.root, self.eval_path, config, exp.seeds, tests)
         subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
         repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
         runs = run_experiments(

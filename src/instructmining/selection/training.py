@@ -62,7 +62,7 @@ def experiment_settings(
         config = preset(preset_name or "cpu-small")
     else:
         config = preset("cpu-small", **recorded["config"])
-    test = recorded.get("test_eval_file")
+    test = next(iter((recorded.get("test_eval_files") or {}).values()), None)
     return Settings(Path(eval_file), config, Path(test) if test else None)
 
 

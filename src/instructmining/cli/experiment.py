@@ -1,0 +1,123 @@
+"""`instructmining experiment WS/ --eval FILE`: a thin layer over `run_experiments`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from instructmining.cli.app import app
+from instructmining.distributed.options import (
+    EXECUTOR_HELP,
+    RAY_ADDRESS_HELP,
+    executor_from_options,
+)
+from instructmining.errors import UserError
+from instructmining.experiments import preset, run_experiments, save_settings, summarize
+from instructmining.workspace import Workspace
+
+_PRESET_HELP = (
+    "cpu-small: SmolLM2-135M-Instruct + LoRA, sized for a CPU; "
+    "paper: full fine-tuning, 3 epochs, lr 2e-5, batch 128, length 2048 (GPU)."
+)
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise UserError(f"--seeds must be integers separated by commas, not {text!r}") from exc
+    if not seeds:
+        raise UserError("--seeds is empty")
+    return seeds
+
+
+def _test_evals(items: list[str]) -> dict[str, Path]:
+    evals: dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.isidentifier() or not path:
+            raise UserError(f"--test-eval must be NAME=FILE with NAME a plain word, not {item!r}")
+        evals[name] = Path(path)
+    return evals
+
+
+def _check_model_and_device(base_model: str, device: str) -> None:
+    """Fail before any run is recorded when every run would fail the same way."""
+    from instructmining.models.loader import load_tokenizer, select_device
+
+    select_device(device)
+    load_tokenizer(base_model)
+
+
+@app.command("experiment")
+def experiment(
+    workspace: Annotated[Path, typer.Argument(help="Workspace (pool, subsets).")],
+    eval_file: Annotated[Path, typer.Option("--eval", help="Evaluation set (any pool format).")],
+    base_model: Annotated[
+        str | None, typer.Option(help="HF id, local folder, .gguf file or bundled alias.")
+    ] = None,
+    preset_name: Annotated[str, typer.Option("--preset", help=_PRESET_HELP)] = "cpu-small",
+    seeds: Annotated[str, typer.Option(help="Training seeds, e.g. 0,1,2.")] = "0",
+    test_eval: Annotated[
+        list[str] | None, typer.Option(help="Extra eval set NAME=FILE (test_loss__NAME).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option()] = None,
+    schedule: Annotated[str | None, typer.Option(help="cosine, linear or constant.")] = None,
+    warmup: Annotated[float | None, typer.Option(help="Warm-up fraction of steps.")] = None,
+    lora: Annotated[bool | None, typer.Option("--lora/--full", help="LoRA or full.")] = None,
+    lora_r: Annotated[int | None, typer.Option()] = None,
+    lora_alpha: Annotated[float | None, typer.Option()] = None,
+    max_length: Annotated[int | None, typer.Option(help="Tokens per example.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Examples per forward pass.")] = None,
+    grad_accum: Annotated[int | None, typer.Option(help="Forward passes per step.")] = None,
+    eval_batch_size: Annotated[int | None, typer.Option()] = None,
+    bf16: Annotated[bool | None, typer.Option("--bf16/--fp32")] = None,
+    gradient_checkpointing: Annotated[
+        bool | None, typer.Option(help="Recompute activations to save memory.")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
+    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+) -> None:
+    """Fine-tune the base model on every subset (and seed) and record its evaluation loss.
+
+    Finished runs are kept in WS/runs/ and skipped on rerun; failed runs are retried.
+    """
+    config = preset(
+        preset_name,
+        base_model=base_model,
+        epochs=epochs,
+        lr=lr,
+        schedule=schedule,
+        warmup=warmup,
+        lora=lora,
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
+        max_length=max_length,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        eval_batch_size=eval_batch_size,
+        bf16=bf16,
+        gradient_checkpointing=gradient_checkpointing,
+        device=device,
+    )
+    _check_model_and_device(config.base_model, config.device)
+    runner = executor_from_options(executor, ray_address)
+    ws = Workspace(workspace)
+    seed_list = _seeds(seeds)
+    tests = _test_evals(test_eval or [])
+    with ws.lock():
+        save_settings(workspace, eval_file, config, seed_list, tests)
+        runs = run_experiments(
+            workspace,
+            eval_file,
+            config,
+            seeds=seed_list,
+            test_evals=tests,
+            executor=runner,
+        )
+    typer.echo(f"{ws.runs}: {len(runs)} run(s)", err=True)
+    typer.echo(summarize(runs))

@@ -1,0 +1,25 @@
+"""Fine-tune the base model on each subset and measure its loss on an evaluation set.
+
+The measured losses are the outcomes the quality rule is fitted to.
+"""
+
+from instructmining.experiments.config import ExperimentConfig, config_hash, preset, save_settings
+from instructmining.experiments.records import BASELINE, RUN_COLUMNS
+from instructmining.experiments.runner import RunTask, run_experiments
+from instructmining.experiments.summary import seed_noise, summarize
+from instructmining.experiments.train import RunResult, finetune_and_evaluate
+
+__all__ = [
+    "BASELINE",
+    "RUN_COLUMNS",
+    "ExperimentConfig",
+    "RunResult",
+    "RunTask",
+    "config_hash",
+    "finetune_and_evaluate",
+    "preset",
+    "run_experiments",
+    "save_settings",
+    "seed_noise",
+    "summarize",
+]
