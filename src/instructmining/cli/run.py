@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from instructmining.cli.app import app
+from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
 
 
 def _finish(result, seconds: float) -> None:  # noqa: ANN001 - PipelineResult, imported lazily
@@ -24,12 +25,15 @@ def run(
     workspace: Annotated[
         Path | None, typer.Option("-o", "--workspace", help="Workspace (default: the config's).")
     ] = None,
+    executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
+    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Run every stage a YAML config names; a rerun resumes where the last one stopped."""
     from instructmining.pipeline.run import run_pipeline
 
     started = time.perf_counter()
-    _finish(run_pipeline(config, workspace), time.perf_counter() - started)
+    result = run_pipeline(config, workspace, executor, ray_address)
+    _finish(result, time.perf_counter() - started)
 
 
 @app.command("demo")

@@ -9,6 +9,7 @@ import typer
 
 from instructmining.cli.app import app
 from instructmining.cli.rule import console, print_table
+from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,10 +35,10 @@ PresetOpt = Annotated[
 def _read_pool(path: Path) -> pd.DataFrame:
     """A pool table, or any file the pool reader accepts."""
     if path.suffix == ".parquet":
+        from instructmining.data import read_pool
         from instructmining.selection.select import RECORD_COLUMNS
-        from instructmining.storage import read_parquet
 
-        return read_parquet(path, required=RECORD_COLUMNS)
+        return read_pool(path, required=RECORD_COLUMNS)
     from instructmining.data import read_examples
 
     return read_examples(path)
@@ -143,10 +144,15 @@ def search(
     embedder: EmbedderOpt = None,
     k: KOpt = None,
     device: DeviceOpt = None,
+    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
+    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Search n with BlendSearch: eval loss after fine-tuning on the rule's top n."""
+    from instructmining.distributed.options import executor_from_options
     from instructmining.selection import best_trial
     from instructmining.selection.training import search_workspace
+
+    runner = executor_from_options(executor, ray_address)
 
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
@@ -162,6 +168,7 @@ def search(
         seed=seed,
         preset_name=preset,
         options=options,
+        executor=runner,
     )
     print_table(
         found,

@@ -105,6 +105,8 @@ class RunConfig(_Strict):
     """The whole loop; optional sections are skipped when absent."""
 
     workspace: str = "workspace"
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = Field(None, description="a Ray cluster (default: $RAY_ADDRESS)")
     pool: PoolConfig
     indicators: IndicatorsConfig = Field(default_factory=IndicatorsConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)

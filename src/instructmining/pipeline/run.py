@@ -66,9 +66,12 @@ class Pipeline:
     """Runs the stages of one config in one workspace, in order, skipping finished ones."""
 
     def __init__(self, config: RunConfig, base_dir: Path, workspace: Path | None = None) -> None:
+        from instructmining.distributed.options import executor_from_options
+
         self.cfg = config
         self.base = base_dir
         self.ws = Workspace(Path(workspace) if workspace else Path(config.workspace))
+        self.executor = executor_from_options(config.executor, config.ray_address)
 
     def run(self) -> PipelineResult:
         steps: list[tuple[str, Callable[[], None]]] = [
@@ -166,7 +169,7 @@ class Pipeline:
         )
 
     def indicators(self) -> None:
-        from instructmining.indicators import compute_indicators
+        from instructmining.distributed.options import indicator_runner
 
         cfg = self.cfg.indicators
         inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
@@ -174,7 +177,8 @@ class Pipeline:
             console.print(f"up to date: {self.ws.indicators}")
             return
         pool = read_parquet(self.ws.pool)
-        table = compute_indicators(pool, cfg.names, self.indicator_options(), self.ws.cache)
+        runner = indicator_runner(self.cfg.executor, self.cfg.ray_address)
+        table = runner(pool, cfg.names, self.indicator_options(), self.ws.cache).table
         write_parquet(table, self.ws.indicators)
         mark_done(self.ws.root, "indicators", inputs, columns=list(table.columns[1:]))
 
@@ -218,6 +222,7 @@ class Pipeline:
             seeds=exp.seeds,
             test_evals=tests,
             extra_seeds=repeated,
+            executor=self.executor,
         )
         console.print(summarize(runs))
 
@@ -284,6 +289,7 @@ class Pipeline:
             self.eval_path,
             self.experiment_config(),
             test_eval=self.test_path,
+            executor=self.executor,
         )
         trials = search_size(
             objective,
@@ -306,7 +312,9 @@ class Pipeline:
             console.print("no compare section: skipped")
             return
         rankings = {name: self._ranking(name) for name in ["rule", *cfg.baselines]}
-        evaluate = compare_evaluator(self.ws.root, self.eval_path, self.experiment_config())
+        evaluate = compare_evaluator(
+            self.ws.root, self.eval_path, self.experiment_config(), executor=self.executor
+        )
         runs, summary = compare_selections(
             read_parquet(self.ws.pool), rankings, evaluate, list(range(cfg.seeds)), cfg.n
         )
@@ -323,9 +331,16 @@ class Pipeline:
         console.print(f"report: {path}")
 
 
-def run_pipeline(config_path: Path, workspace: Path | None = None) -> PipelineResult:
-    """Load a YAML config and run every stage it names."""
+def run_pipeline(
+    config_path: Path,
+    workspace: Path | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
+) -> PipelineResult:
+    """Load a YAML config and run every stage it names; executor options override the config's."""
     from instructmining.pipeline.config import load_config
 
     config, base = load_config(config_path)
+    overrides = {"executor": executor, "ray_address": ray_address}
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     return Pipeline(config, base, workspace).run()

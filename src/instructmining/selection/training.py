@@ -74,6 +74,7 @@ def train_jobs(
     runs_path: Path,
     test_evals: dict[str, Path] | None = None,
     progress: bool = True,
+    executor: Any = None,
 ) -> list[dict[str, float]]:
     """Fine-tune every job (one experiments call per seed); eval_loss (NaN if the run failed)
     and each test_loss__<name> per job, in order."""
@@ -96,6 +97,7 @@ def train_jobs(
             runs_path=runs_path,
             test_evals=test_evals,
             progress=progress,
+            executor=executor,
         )
         for job in mine:
             results[(job.subset_id, seed)] = _loss(runs, job.subset_id, seed, wanted)
@@ -123,6 +125,7 @@ def search_objective(
     seed: int = 0,
     test_eval: Path | None = None,
     progress: bool = True,
+    executor: Any = None,
 ) -> Objective:
     """Eval loss after fine-tuning on the top n of `ranked` (and the loss on `test_eval`,
     which the search reports but does not optimise)."""
@@ -132,7 +135,9 @@ def search_objective(
     def objective(n: int) -> dict[str, float]:
         ids = tuple(ranked["id"].head(n))
         job = Job("rule", seed, subset_name(f"top{n}", ids), ids)
-        found = train_jobs(workspace, [job], eval_file, config, runs_path, test_evals, progress)[0]
+        found = train_jobs(
+            workspace, [job], eval_file, config, runs_path, test_evals, progress, executor
+        )[0]
         return {
             "eval_loss": found["eval_loss"],
             "test_loss": found.get(f"test_loss__{TEST_EVAL}", math.nan),
@@ -142,13 +147,15 @@ def search_objective(
 
 
 def compare_evaluator(
-    workspace: Path, eval_file: Path, config: Any, progress: bool = True
+    workspace: Path, eval_file: Path, config: Any, progress: bool = True, executor: Any = None
 ) -> Evaluate:
     """Train comparison jobs into compare_runs.parquet; eval loss per job."""
     runs_path = Path(workspace) / "compare_runs.parquet"
 
     def evaluate(jobs: list[Job]) -> list[float]:
-        found = train_jobs(workspace, jobs, eval_file, config, runs_path, progress=progress)
+        found = train_jobs(
+            workspace, jobs, eval_file, config, runs_path, progress=progress, executor=executor
+        )
         return [f["eval_loss"] for f in found]
 
     return evaluate
@@ -173,6 +180,7 @@ def search_workspace(
     preset_name: str | None = None,
     options: Any = None,
     progress: bool = True,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """BlendSearch over n on the workspace pool; trials saved to search.parquet as they finish.
 
@@ -192,7 +200,14 @@ def search_workspace(
             pool, "rule", rule=rule, indicators=indicators, options=options, cache_dir=ws.cache
         )
         objective = search_objective(
-            ws.root, ranked, settings.eval_file, settings.config, seed, test_eval, progress
+            ws.root,
+            ranked,
+            settings.eval_file,
+            settings.config,
+            seed,
+            test_eval,
+            progress,
+            executor,
         )
         found = search_size(
             objective,
@@ -219,6 +234,7 @@ def compare_workspace(
     options: Any = None,
     knn_k: int = 6,
     progress: bool = True,
+    executor: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rule's top n against random n and baselines over seeds 0..seeds-1; runs saved to
     compare.parquet, (runs, summary) returned."""
@@ -242,7 +258,9 @@ def compare_workspace(
             )
             for name in ["rule", *baselines]
         }
-        evaluate = compare_evaluator(ws.root, settings.eval_file, settings.config, progress)
+        evaluate = compare_evaluator(
+            ws.root, settings.eval_file, settings.config, progress, executor
+        )
         runs, summary = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
         write_parquet(runs, ws.compare)
     return runs, summary
