@@ -23,11 +23,12 @@ from instructmining.errors import UserError
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
+    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is gone."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        prefix = f".{path.name}.{os.getpid()}."  # the pid tells a killed writer's leftovers
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     os.close(fd)
@@ -73,7 +74,7 @@ def write_json(obj: Any, path: str | Path) -> None:
 
 
 def read_parquet(path: str | Path, required: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a Parquet table, failing with one line when it is missing, unreadable or lacks columns."""
+    """Read a Parquet table; one line when it is missing, unreadable or lacks columns."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file")

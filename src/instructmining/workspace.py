@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,17 +54,65 @@ class Workspace:
 
     @contextlib.contextmanager
     def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
-        """Hold the workspace's writer lock; a second writer waits `wait_seconds`, then refuses."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Hold the workspace's writer lock; a second writer waits `wait_seconds`, then refuses.
+
+        A folder created here is removed again when the work under the lock fails before
+        writing anything into it, so a command refused for bad input leaves no trace.
+        """
+        if self.root.exists() and not self.root.is_dir():
+            raise UserError(f"{self.root}: not a folder (a workspace is a folder of tables)")
+        created = _first_missing(self.root)
         lock = FileLock(str(self.root / ".lock"))
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=wait_seconds)
         except Timeout as exc:
             raise UserError(
                 f"{self.root}: another instructmining process is writing this workspace "
                 f"(lock {self.root / '.lock'}); wait for it to finish"
             ) from exc
+        except OSError as exc:
+            raise UserError(f"{self.root}: cannot write: {exc.strerror or exc}") from exc
+        _remove_stale_temp_files(self.root)
         try:
             yield
-        finally:
+        except BaseException:
             lock.release()
+            if created is not None and _only_lock_files(created):
+                shutil.rmtree(created, ignore_errors=True)
+            raise
+        lock.release()
+
+
+def _remove_stale_temp_files(root: Path) -> None:
+    """Delete what killed writers left: `storage.atomic_path` temp files (`.NAME.PID.*.tmp`)
+    whose process is gone. Files of a live process (a writer that takes no lock) stay."""
+    for path in root.rglob(".*.tmp"):
+        if path.is_file() and not _process_alive(path.name.rsplit(".", 3)[-3]):
+            path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of `path` that does not exist yet (None when it all exists)."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def _only_lock_files(folder: Path) -> bool:
+    return all(p.is_dir() or p.name == ".lock" for p in folder.rglob("*"))

@@ -9,12 +9,28 @@ from __future__ import annotations
 import sys
 
 import typer
-from click.exceptions import ClickException, Exit
-from click.exceptions import Abort as ClickAbort
 
-from instructmining.cli import pool  # noqa: F401  (each import registers its commands)
+from instructmining.cli import (
+    experiment,  # noqa: F401
+    indicators,  # noqa: F401
+    pool,  # noqa: F401  (each import registers its commands)
+    report,  # noqa: F401
+    rule,  # noqa: F401
+    run,  # noqa: F401
+    select,  # noqa: F401
+)
 from instructmining.cli.app import app
 from instructmining.errors import UserError
+
+try:  # typer >= 0.20 vendors click; older typer raises click's own exceptions
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+
+def _one_line(text: str) -> str:
+    """Messages quote the user's data: escape its control characters to keep one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,18 +38,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         return exc.exit_code
-    except ClickException as exc:
+    except NoArgsIsHelpError as exc:
         exc.show()
         return 2
-    except Exit as exc:
+    except UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        typer.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+        return 2
+    except ClickException as exc:
+        typer.echo(f"error: {_one_line(exc.format_message())}", err=True)
+        return 2
+    except typer.Exit as exc:
         return exc.exit_code
-    except (KeyboardInterrupt, ClickAbort):
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         return 130
     return 0
 
 
-def run() -> None:
+def entrypoint() -> None:
     sys.exit(main())

@@ -110,7 +110,6 @@ def experiment(
     seed_list = _seeds(seeds)
     tests = _test_evals(test_eval or [])
     with ws.lock():
-        save_settings(workspace, eval_file, config, seed_list, tests)
         runs = run_experiments(
             workspace,
             eval_file,
@@ -119,5 +118,7 @@ def experiment(
             test_evals=tests,
             executor=runner,
         )
+        # After the runs: bad input (an empty evaluation set, no subsets) leaves nothing behind.
+        save_settings(workspace, eval_file, config, seed_list, tests)
     typer.echo(f"{ws.runs}: {len(runs)} run(s)", err=True)
     typer.echo(summarize(runs))

@@ -10,12 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from instructmining.cli.app import app
-from instructmining.data import FORMATS, build_pool, pool_stats, write_pool
-from instructmining.data.example import POOL_COLUMNS
+from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
 from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.errors import UserError
 from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
-from instructmining.storage import read_parquet, write_parquet
+from instructmining.storage import write_parquet
 
 pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -61,7 +60,7 @@ def build(
 @pool_app.command("stats")
 def stats(pool: Annotated[Path, typer.Argument(help="A pool table from `pool build`.")]) -> None:
     """Examples per source and length percentiles of prompts and responses."""
-    summary = pool_stats(read_parquet(pool, required=POOL_COLUMNS))
+    summary = pool_stats(read_pool(pool))
     console = Console()
     by_source = Table(title=f"{pool}: examples per source")
     for column in ("source", "examples", "share"):
@@ -95,7 +94,7 @@ def sample(
 
     Also writes `<output stem>_mixtures.parquet` with each subset's share per source.
     """
-    table = read_parquet(pool, required=["id", "source"])
+    table = read_pool(pool, required=["id", "source"])
     chosen = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
     subset_table, mixtures = sample_subsets(table, subsets, size, seed, alpha, chosen)
     mixtures_path = output.with_name(f"{output.stem}_mixtures.parquet")

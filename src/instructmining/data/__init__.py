@@ -2,7 +2,7 @@
 
 from instructmining.data.example import POOL_COLUMNS, Example, example_id, normalise_text
 from instructmining.data.formats import FORMATS
-from instructmining.data.pool import PoolBuild, build_pool, read_examples, write_pool
+from instructmining.data.pool import PoolBuild, build_pool, read_examples, read_pool, write_pool
 from instructmining.data.stats import PoolStats, pool_stats
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "normalise_text",
     "pool_stats",
     "read_examples",
+    "read_pool",
     "write_pool",
 ]

@@ -18,7 +18,7 @@ from instructmining.data.formats import Format, Located, detect_format, get_form
 from instructmining.data.problems import Problems
 from instructmining.data.readers import InputFile, read_file
 from instructmining.errors import UserError
-from instructmining.storage import write_parquet
+from instructmining.storage import read_parquet, write_parquet
 
 PathLike = str | Path
 
@@ -143,3 +143,14 @@ def write_pool(pool: pd.DataFrame, path: PathLike) -> None:
     write_parquet(
         pa.Table.from_pandas(pool[POOL_COLUMNS], schema=schema, preserve_index=False), path
     )
+
+
+def read_pool(path: PathLike, required: Sequence[str] = POOL_COLUMNS) -> pd.DataFrame:
+    """Read a pool table, checking that its `required` columns hold text, so a foreign table
+    fails with one line instead of deep inside a stage."""
+    pool = read_parquet(path, required=list(required))
+    for column in required:
+        values = pool[column]
+        if not (pd.api.types.is_string_dtype(values) or values.isna().all()):
+            raise UserError(f"{path}: column {column!r} should hold text, not {values.dtype}")
+    return pool

@@ -111,6 +111,9 @@ def _read_jsonl(path: Path, data: bytes, problems: Problems) -> Iterator[Record]
         except json.JSONDecodeError as exc:
             problems.report(path, number, "malformed JSON", f"malformed JSON ({exc.msg})")
             continue
+        except RecursionError:
+            problems.report(path, number, "malformed JSON", _TOO_DEEP)
+            continue
         yield Record(number, value)
 
 
@@ -145,6 +148,10 @@ def _read_json_array(path: Path, data: bytes, problems: Problems) -> Iterator[Re
                 message = f"record {number}: malformed JSON ({exc.msg}); rest of the array unread"
                 problems.report(path, lines.line_of(exc.pos), "malformed JSON", message)
             return
+        except RecursionError:
+            message = f"record {number}: {_TOO_DEEP}; rest of the array unread"
+            problems.report(path, lines.line_of(pos), "malformed JSON", message)
+            return
         first_bad = bisect.bisect_left(bad, pos)
         if first_bad < len(bad) and bad[first_bad] < stop:
             where = bad[first_bad]
@@ -173,6 +180,7 @@ def _read_json_array(path: Path, data: bytes, problems: Problems) -> Iterator[Re
 
 
 _TRUNCATED = "truncated JSON array (no closing ']')"
+_TOO_DEEP = "malformed JSON (nested too deeply)"
 _BAD_BYTE = re.compile("[\udc80-\udcff]")
 
 

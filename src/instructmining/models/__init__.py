@@ -1,4 +1,4 @@
-"""Load models by HF id, local folder, GGUF file or a bundled offline alias; shared by all stages."""
+"""Load models by HF id, local folder, GGUF file or bundled offline alias; shared by all stages."""
 
 from instructmining.models.loader import (
     DEFAULT_EMBEDDER,

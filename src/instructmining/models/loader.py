@@ -8,11 +8,14 @@ dict); later loads take well under a second instead of about 14 s.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import torch
 
@@ -67,8 +70,37 @@ def model_identity(name: str) -> str:
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix != ".lock")
         fingerprint = [(str(p.relative_to(path)), p.stat().st_size) for p in files]
         config = path / "config.json"
-        return f"dir:{path.name}:{hash_object([fingerprint, config.read_text() if config.exists() else ''])}"
-    return f"hub:{name}"
+        config_text = config.read_text() if config.exists() else ""
+        return f"dir:{path.name}:{hash_object([fingerprint, config_text])}"
+    snapshot = _hub_snapshot(name)
+    return f"hub:{name}@{snapshot}" if snapshot else f"hub:{name}"
+
+
+def _hub_snapshot(name: str) -> str | None:
+    """The commit of a Hub model's cached snapshot, when the local HF cache holds one."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(name, "config.json")
+    except Exception:  # noqa: BLE001 - a name that is no repo id simply has no snapshot
+        return None
+    return Path(found).parent.name if isinstance(found, str) else None
+
+
+def model_availability(name: str) -> str:
+    """Where a model would load from without a network: for `--list` style listings."""
+    alias = HUB_ALIASES.get(name, name).lower()
+    if alias in BUNDLED:
+        if bundled_path(alias) is not None:
+            return "bundled (installed)"
+        return f"bundled, not installed ({install_hint(alias)})"
+    if Path(name).expanduser().exists():
+        return "local path"
+    if name.startswith((".", "/", "~")) or name.endswith(".gguf"):
+        return "missing (no such path)"
+    if _hub_snapshot(name):
+        return "HF cache"
+    return "not offline (needs the Hugging Face Hub)"
 
 
 def _load_error(name: str, exc: BaseException) -> ModelLoadError:
@@ -130,7 +162,31 @@ def local_weights(name: str) -> str:
         path.exists()
     ):
         raise ModelLoadError(name, f"no such file or folder: {path}")
+    if not path.exists() and not _hub_snapshot(resolved) and not hub_reachable():
+        raise ModelLoadError(name, "not available offline here (no local copy, Hub unreachable)")
     return resolved
+
+
+@functools.cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub answers at all; checked once, so offline fails fast.
+
+    Without this check an uncached Hub id spends about a minute in download retries before
+    failing.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        socket.create_connection((host or "huggingface.co", 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _offline_kwargs(source: str) -> dict[str, Any]:
+    """Load a Hub id from the local cache only when the Hub cannot be reached."""
+    return {} if Path(source).exists() or hub_reachable() else {"local_files_only": True}
 
 
 @dataclass
@@ -146,7 +202,7 @@ class LoadedLM:
 def _from_pretrained(loader: Any, name: str, **kwargs: Any) -> Any:
     source = local_weights(name)
     try:
-        return loader.from_pretrained(source, **kwargs)
+        return loader.from_pretrained(source, **kwargs, **_offline_kwargs(source))
     except Exception as exc:  # noqa: BLE001
         raise _load_error(name, exc) from exc
 
@@ -196,7 +252,7 @@ def load_embedder(name: str = DEFAULT_EMBEDDER, device: str = "auto") -> Any:
     dev = select_device(device)
     source = local_weights(name)
     try:
-        return SentenceTransformer(source, device=str(dev))
+        return SentenceTransformer(source, device=str(dev), **_offline_kwargs(source))
     except Exception as exc:  # noqa: BLE001
         raise _load_error(name, exc) from exc
 

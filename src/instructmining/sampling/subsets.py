@@ -9,6 +9,7 @@ whatever the row order (same numpy version).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,6 +45,10 @@ def sample_subsets(
         raise UserError(f"the subset size must be at least 1 (got {size})")
     if not alpha > 0:
         raise UserError(f"alpha must be positive (got {alpha})")
+    if seed < 0:
+        raise UserError(f"the seed must be zero or positive (got {seed})")
+    if pool.empty:
+        raise UserError("the pool has no examples")
     ids_by_source = _ids_by_source(pool, sources)
     names = sorted(ids_by_source)
     capacity = np.array([len(ids_by_source[s]) for s in names])
@@ -52,6 +57,12 @@ def sample_subsets(
         raise UserError(
             f"subset size {size} is larger than the {capacity.sum()} examples the chosen "
             f"sources hold ({held})"
+        )
+    total = int(capacity.sum())
+    if _distinct_subsets_below(total, size, n_subsets):
+        raise UserError(
+            f"{n_subsets} subsets of {size} is more than the {math.comb(total, size)} distinct "
+            f"subsets a pool of {total} holds; ask for fewer or smaller subsets"
         )
     rng = np.random.default_rng(seed)
     subset_rows, mixture_rows = [], []
@@ -83,3 +94,10 @@ def _ids_by_source(pool: pd.DataFrame, sources: Sequence[str] | None) -> dict[st
         )
     ordered = pool[pool["source"].isin(chosen)].sort_values("id", kind="stable")
     return {s: ordered.loc[ordered["source"] == s, "id"].tolist() for s in chosen}
+
+
+def _distinct_subsets_below(total: int, size: int, wanted: int) -> bool:
+    """Whether fewer than `wanted` distinct `size`-subsets of `total` examples exist (log-space
+    first, so a large pool costs nothing)."""
+    log_comb = math.lgamma(total + 1) - math.lgamma(size + 1) - math.lgamma(total - size + 1)
+    return log_comb < math.log(wanted) + 1 and math.comb(total, size) < wanted

@@ -1,0 +1,192 @@
+"""Indicator throughput on real Alpaca examples; every figure is a ratio measured in this run.
+
+    python benchmarks/indicators.py --n 1000          # about 5-10 minutes on 2 cores
+    python benchmarks/indicators.py --quick           # a smoke run (small sizes)
+
+Rows: ppl+ifd through `run_indicators` (batched, length-sorted, bf16 autocast, model load and
+tokenisation included) against a naive fp32 loop of one `model(input_ids, labels=...)` call per
+example and pass (timed on a random subsample, extrapolated per example); the achieved FLOP/s
+of that run (2 x parameters x tokens) against this CPU's bf16 matmul peak measured here;
+embedding throughput against a plain `SentenceTransformer.encode`; and kNN search over 100,000
+unit vectors (index build + every query) against scikit-learn's brute-force NearestNeighbors
+(timed on a query sample, extrapolated). Times are wall clock on a machine that may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from instructmining.hashing import hash_object
+from instructmining.indicators import IndicatorOptions, run_indicators
+from instructmining.indicators.base import RunContext
+from instructmining.indicators.cache import ValueCache
+from instructmining.indicators.embed import encode_texts
+from instructmining.indicators.knn import texts_of
+from instructmining.indicators.neighbours import NeighbourIndex
+from instructmining.indicators.perplexity import encode
+from instructmining.indicators.texts import user_text
+from instructmining.models.loader import load_causal_lm, load_embedder
+
+DATA = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "alpaca" / "alpaca_5000.json"
+)
+
+
+def load_pool(path: Path, n: int) -> pd.DataFrame:
+    records = json.loads(path.read_text())[:n]
+    return pd.DataFrame(
+        [
+            {"id": hash_object(r), "instruction": r["instruction"], "input": r["input"],
+             "output": r["output"], "system": ""}
+            for r in records
+        ]
+    )  # fmt: skip
+
+
+def matmul_peak(size: int, repeats: int = 5) -> float:
+    """Median bf16 GFLOP/s of one large square matmul."""
+    a = torch.randn(size, size, dtype=torch.bfloat16)
+    b = torch.randn(size, size, dtype=torch.bfloat16)
+    a @ b  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def naive_ppl_ifd(pool: pd.DataFrame, sample: int, seed: int = 0) -> float:
+    """Seconds per example of an fp32, unbatched loop: two model(input_ids, labels) calls each."""
+    lm = load_causal_lm("smollm2-135m-instruct", "cpu")
+    rows = pool.sample(n=min(sample, len(pool)), random_state=seed)
+    start = time.perf_counter()
+    for row in rows.itertuples():
+        e = encode(
+            lm.tokenizer, row.system, user_text(row.instruction, row.input), row.output, 2048
+        )
+        for prefix in (e.prefix, e.alone):
+            ids = torch.tensor([prefix + e.response])
+            labels = torch.tensor([[-100] * len(prefix) + e.response])
+            with torch.no_grad():
+                math.exp(lm.model(input_ids=ids, labels=labels).loss.item())
+    return (time.perf_counter() - start) / len(rows)
+
+
+def tokens_processed(pool: pd.DataFrame) -> int:
+    """Tokens the two passes feed through the model (both prompts, the response twice)."""
+    tok = load_causal_lm("smollm2-135m-instruct", "cpu").tokenizer
+    total = 0
+    for row in pool.itertuples():
+        e = encode(tok, row.system, user_text(row.instruction, row.input), row.output, 2048)
+        total += len(e.prefix) + len(e.alone) + 2 * len(e.response)
+    return total
+
+
+def embedding_rates(texts: list[str]) -> tuple[float, float]:
+    """Sentences/s of a plain SentenceTransformer.encode and of the indicator's embedding path."""
+    model = load_embedder("all-minilm-l6-v2", "cpu")
+    model.encode(texts[:32])  # warm-up
+    start = time.perf_counter()
+    model.encode(texts)
+    plain = len(texts) / (time.perf_counter() - start)
+    ctx = RunContext(options=IndicatorOptions(device="cpu"), cache=ValueCache(None))
+    ordered = sorted(texts, key=len)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for s in range(0, len(ordered), 512):
+            encode_texts(model, ordered[s : s + 512], ctx)
+    ours = len(texts) / (time.perf_counter() - start)
+    return plain, ours
+
+
+def synthetic_vectors(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
+    """Unit vectors in clusters of varied size and spread, a stand-in for sentence embeddings."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n // 100, dim))
+    labels = rng.zipf(1.5, size=n) % len(centres)
+    spread = rng.uniform(0.5, 1.5, size=(n, 1))
+    x = centres[labels] + spread * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def knn_search(n: int, k: int, sklearn_queries: int) -> dict[str, float]:
+    from sklearn.neighbors import NearestNeighbors
+
+    x = synthetic_vectors(n)
+    start = time.perf_counter()
+    index = NeighbourIndex(x, exact_max=50_000)
+    recall = index.tune(x, k + 1)
+    index.search(x, k + 1)
+    ours = time.perf_counter() - start
+    nn = NearestNeighbors(n_neighbors=k + 1, metric="cosine", algorithm="brute").fit(x)
+    start = time.perf_counter()
+    nn.kneighbors(x[:sklearn_queries])
+    sklearn = (time.perf_counter() - start) / sklearn_queries * n
+    return {"ours": ours, "sklearn": sklearn, "recall": recall, "method": index.method}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="Alpaca examples for ppl/ifd/embed")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args()
+    n = 64 if args.quick else args.n
+    naive_sample = 8 if args.quick else 40
+    knn_n, sk_queries = (20_000, 500) if args.quick else (100_000, 2_000)
+    if not args.data.exists():
+        raise SystemExit(f"{args.data}: not found (the shared data folder is needed)")
+    pool = load_pool(args.data, n)
+    threads = torch.get_num_threads()
+    print(f"{len(pool)} Alpaca examples from {args.data.name}; torch threads {threads}")
+
+    peak = matmul_peak(2048 if args.quick else 4096)
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        run_indicators(pool, ["ppl", "ifd"], IndicatorOptions(device="cpu"), Path(cache), False)
+        batched = time.perf_counter() - start
+    naive = naive_ppl_ifd(pool, naive_sample) * len(pool)
+    params = sum(
+        p.numel() for p in load_causal_lm("smollm2-135m-instruct", "cpu").model.parameters()
+    )
+    tokens = tokens_processed(pool)
+    achieved = 2 * params * tokens / batched / 1e9
+    plain, ours = embedding_rates(texts_of(pool))
+    knn = knn_search(knn_n, 6, sk_queries)
+
+    rows = [
+        ("ppl+ifd, s for all examples", f"{batched:.1f}", f"{naive:.1f} (naive, extrap.)",
+         f"{naive / batched:.1f}x", ">= 5x"),
+        ("ppl+ifd FLOP/s (2*params*tokens)", f"{achieved:.0f} GFLOP/s",
+         f"{peak:.0f} GFLOP/s (bf16 matmul peak)", f"{achieved / peak:.0%}", ">= 50%"),
+        ("embedding, sentences/s", f"{ours:.0f}", f"{plain:.0f} (plain encode)",
+         f"{ours / plain:.1f}x", "-"),
+        (f"kNN {knn_n:,} x 384, build+all queries s", f"{knn['ours']:.1f} ({knn['method']})",
+         f"{knn['sklearn']:.1f} (sklearn brute, extrap.)", f"{knn['sklearn'] / knn['ours']:.1f}x",
+         "< 60 s"),
+        (f"kNN recall@7 ({knn['method']})", f"{knn['recall']:.3f}", "1.000 (exact)", "-", "-"),
+    ]  # fmt: skip
+    widths = [max(len(r[i]) for r in rows + [("what", "ours", "baseline", "ratio", "goal")])
+              for i in range(5)]  # fmt: skip
+    for row in [("what", "ours", "baseline", "ratio", "goal"), *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    print(
+        f"naive loop timed on {min(naive_sample, len(pool))} random examples and extrapolated; "
+        f"sklearn on {sk_queries:,} queries and extrapolated; {tokens:,} tokens, "
+        f"{params / 1e6:.0f}M parameters; peak is the median of 5 matmuls"
+    )
+
+
+if __name__ == "__main__":
+    main()

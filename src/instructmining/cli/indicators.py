@@ -1,0 +1,136 @@
+"""`instructmining indicators`: per-example quality indicators, or their subset means."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from instructmining.cli.app import app
+from instructmining.errors import UserError
+from instructmining.indicators import (
+    INDICATOR_NAMES,
+    IndicatorOptions,
+    IndicatorRun,
+    parse_names,
+    run_indicators,
+    subset_means,
+)
+from instructmining.indicators.options import DEFAULT_REWARD_MODEL, DEFAULT_UNIEVAL_MODEL
+from instructmining.indicators.registry import instantiate
+from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_availability
+from instructmining.storage import read_parquet, write_parquet
+from instructmining.workspace import Workspace
+
+DEFAULT_NAMES = "length,mtld,ppl,ifd,knn"
+console = Console(stderr=True)
+
+
+def _list(options: IndicatorOptions) -> None:
+    rows = [("name", "columns", "model", "available offline")]
+    for name in INDICATOR_NAMES:
+        indicator = instantiate([name], options)[0]
+        model = indicator.model_name()
+        where = model_availability(model) if model else "no model needed"
+        rows.append((name, ",".join(indicator.outputs()), model or "-", where))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        typer.echo("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[3]]))
+
+
+def _report(run: IndicatorRun) -> None:
+    work = Table(title="indicator run")
+    for column in ("indicator", "computed", "cached", "batches", "seconds", "examples/s"):
+        work.add_column(column, justify="left" if column == "indicator" else "right")
+    for s in run.stats:
+        rate = f"{s.computed / s.seconds:.1f}" if s.seconds > 0 else "-"
+        work.add_row(
+            s.name, str(s.computed), str(s.cached), str(s.batches), f"{s.seconds:.1f}", rate
+        )
+    console.print(work)
+    summary = Table(title="values")
+    for column in ("column", "count", "nulls", "mean"):
+        summary.add_column(column, justify="left" if column == "column" else "right")
+    for row in run.summary().itertuples(index=False):
+        summary.add_row(row.column, str(row.count), str(row.nulls), f"{row.mean:.4g}")
+    console.print(summary)
+    for note in run.notes:
+        console.print(note)
+
+
+@app.command("indicators")
+def indicators(
+    pool: Annotated[Path | None, typer.Argument(help="Pool table (pool.parquet).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Table to write (id + one column each).")
+    ] = None,
+    names: Annotated[
+        str, typer.Option("--indicators", help=f"Comma list of {','.join(INDICATOR_NAMES)} or all.")
+    ] = DEFAULT_NAMES,
+    lm: Annotated[str, typer.Option(help="Causal LM for ppl, ifd (and lengths).")] = DEFAULT_LM,
+    reward_model: Annotated[str, typer.Option(help="Reward model.")] = DEFAULT_REWARD_MODEL,
+    reward_format: Annotated[
+        str, typer.Option(help="oasst (OpenAssistant RM format), chat (template) or plain.")
+    ] = "oasst",
+    unieval_model: Annotated[
+        str, typer.Option(help="UniEval dialogue T5.")
+    ] = DEFAULT_UNIEVAL_MODEL,
+    embedder: Annotated[str, typer.Option(help="Sentence embedder for knn.")] = DEFAULT_EMBEDDER,
+    judge_model: Annotated[str, typer.Option(help="Instruct LM that rates 1-5.")] = DEFAULT_LM,
+    length_tokenizer: Annotated[
+        str | None, typer.Option(help="Tokenizer for lengths (default: the --lm's).")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", help="Neighbour rank for knn{k}.")] = 6,
+    knn_reference: Annotated[
+        Path | None, typer.Option(help="Reference set for knn (default: the pool itself).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    batch_size: Annotated[
+        int | None, typer.Option(help="Examples per batch (default: per indicator).")
+    ] = None,
+    max_length: Annotated[int, typer.Option(help="Token limit per model input.")] = 2048,
+    fp32: Annotated[bool, typer.Option("--fp32", help="No bf16 autocast.")] = False,
+    cache: Annotated[
+        Path | None, typer.Option(help="Cache folder (default: WS/cache beside the output).")
+    ] = None,
+    subsets: Annotated[
+        Path | None, typer.Option(help="subsets.parquet: write per-subset means instead.")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List indicators and exit.")] = False,
+) -> None:
+    """Compute quality indicators per example; values are cached and a rerun resumes."""
+    options = IndicatorOptions(
+        lm=lm,
+        length_tokenizer=length_tokenizer,
+        reward_model=reward_model,
+        reward_format=reward_format,
+        unieval_model=unieval_model,
+        embedder=embedder,
+        judge_model=judge_model,
+        k=k,
+        knn_reference=knn_reference,
+        device=device,
+        batch_size=batch_size,
+        max_length=max_length,
+        bf16=not fp32,
+    )
+    if list_:
+        _list(options)
+        return
+    if pool is None or output is None:
+        raise UserError("give a pool table and -o OUTPUT (or --list)")
+    parse_names(names)
+    table = read_parquet(pool, required=["id", "instruction", "output"])
+    cache_dir = cache or Workspace(output.parent).cache
+    run = run_indicators(table, names, options, cache_dir=cache_dir)
+    result = run.table
+    if subsets is not None:
+        result = subset_means(run.table, read_parquet(subsets, required=["subset_id", "id"]))
+    write_parquet(result, output)
+    _report(run)
+    typer.echo(
+        f"wrote {len(result)} rows x {len(result.columns) - 1} indicator columns to {output}"
+    )

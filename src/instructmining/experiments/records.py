@@ -1,0 +1,117 @@
+"""Run records: one small JSON file per finished run, merged into the runs table.
+
+Each run's record is written atomically when the run ends, under a folder named by the config
+and evaluation hashes, so a rerun skips what is done, a killed run leaves nothing behind, and
+runs made with other settings stay on disk (switching back reuses them) without mixing into
+the table of the current experiment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from instructmining.hashing import hash_object
+from instructmining.storage import write_json
+
+BASELINE = "__base__"
+
+RUN_COLUMNS = [
+    "subset_id",
+    "seed",
+    "eval_loss",
+    "train_loss",
+    "examples",
+    "tokens",
+    "seconds",
+    "config_hash",
+    "eval_hash",
+    "subset_hash",
+    "versions",
+    "status",
+    "error",
+]
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+
+
+def versions() -> str:
+    """Library versions that can change a run's numbers."""
+    import peft
+    import torch
+    import transformers
+
+    return (
+        f"torch={torch.__version__} transformers={transformers.__version__} peft={peft.__version__}"
+    )
+
+
+def subset_hash(ids: list[str]) -> str:
+    """Identity of a subset's contents, so a resampled subset with an old name is rerun."""
+    return hash_object(sorted(ids))
+
+
+def record_dir(runs_path: Path, config_hash: str, eval_hash: str) -> Path:
+    """`WS/runs/<config>-<eval>/` beside `WS/runs.parquet`."""
+    return runs_path.with_suffix("") / f"{config_hash}-{eval_hash}"
+
+
+def record_path(folder: Path, subset_id: str, seed: int) -> Path:
+    name = subset_id if _SAFE_NAME.fullmatch(subset_id) else f"h{hash_object(subset_id)}"
+    return folder / f"{name}.seed{seed}.json"
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A record, or None when there is none (or it is unreadable: the run is then redone)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    write_json(record, path)
+
+
+def is_finished(record: dict[str, Any] | None, expected_subset_hash: str) -> bool:
+    """Finished runs are skipped; failed ones and runs of a changed subset are redone."""
+    return (
+        record is not None
+        and record.get("status") == "ok"
+        and record.get("subset_hash") == expected_subset_hash
+    )
+
+
+def collect(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
+    """The runs table: every record in `folder` of a current subset (all seeds), baseline first."""
+    rows = []
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        record = read_record(path)
+        if record and subset_hashes.get(record.get("subset_id")) == record.get("subset_hash"):
+            rows.append(record)
+    table = pd.DataFrame(rows)
+    for column in RUN_COLUMNS:
+        if column not in table.columns:
+            table[column] = pd.Series(dtype="object")
+    extra = sorted(c for c in table.columns if c not in RUN_COLUMNS)
+    order = {name: i for i, name in enumerate(subset_hashes)}
+    if len(table):
+        table["_order"] = table["subset_id"].map(order)
+        table = table.sort_values(["_order", "seed"], kind="stable").drop(columns="_order")
+    return _typed(table[RUN_COLUMNS + extra].reset_index(drop=True))
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Stable column types whatever the records hold (losses of failed runs are NaN)."""
+    for column in table.columns:
+        if column in ("seed", "examples", "tokens"):
+            table[column] = table[column].astype("int64")
+        elif column in ("eval_loss", "train_loss", "seconds") or column.startswith("test_loss__"):
+            table[column] = table[column].astype("float64")
+        else:
+            table[column] = table[column].astype("string")
+    return table

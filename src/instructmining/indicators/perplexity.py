@@ -1,0 +1,122 @@
+"""Perplexity of the response given the instruction, and IFD, from one model and one set of batches.
+
+ppl = exp(mean NLL of the response tokens after the prompt); the prompt is the model's chat
+template with the example's system message and the user turn (plain "### Instruction" text when
+the model has no template). IFD (Li et al. 2023) = ppl(response | instruction) / ppl(response
+alone). "Alone" keeps the same scaffolding with an empty user turn, so both perplexities score
+exactly the same response tokens and differ only by the instruction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from instructmining.indicators.base import Indicator, RunContext
+from instructmining.indicators.lm import response_nll
+from instructmining.indicators.texts import chat_prompt, has_chat_template, messages, user_text
+from instructmining.models.loader import load_causal_lm
+
+PLAIN_PROMPT = "### Instruction:\n{user}\n\n### Response:\n"
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids of one example: prompt with instruction, prompt without, and the response."""
+
+    prefix: list[int]
+    alone: list[int]
+    response: list[int]
+
+
+def _start_token(tokenizer: Any) -> list[int]:
+    """A one-token prefix for an empty prompt, so the first response token is scored too."""
+    token = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    return [token]
+
+
+def encode(tokenizer: Any, system: str, user: str, output: str, max_length: int) -> Encoded:
+    """Ids of prompt, empty-user prompt and response; long prompts keep their end."""
+    if has_chat_template(tokenizer):
+        prompt = chat_prompt(tokenizer, messages(system, user))
+        full = tokenizer.apply_chat_template(messages(system, user, output), tokenize=False)
+        alone = chat_prompt(tokenizer, messages(system, ""))
+        special = False  # the template writes its own BOS where the model wants one
+        eos: list[int] = []
+        if full.startswith(prompt):
+            response_text = full[len(prompt) :]
+        else:  # templates that rewrite earlier turns: score the bare response and EOS
+            response_text, eos = output, [tokenizer.eos_token_id]
+    else:
+        head = f"{system}\n\n" if system else ""
+        prompt, alone = head + PLAIN_PROMPT.format(user=user), head + PLAIN_PROMPT.format(user="")
+        response_text, special, eos = output, True, [tokenizer.eos_token_id]
+    prefix = tokenizer(prompt, add_special_tokens=special)["input_ids"] or _start_token(tokenizer)
+    alone_ids = tokenizer(alone, add_special_tokens=special)["input_ids"] or _start_token(tokenizer)
+    response = tokenizer(response_text, add_special_tokens=False)["input_ids"] + eos
+    keep_prefix = max_length // 2
+    prefix, alone_ids = prefix[-keep_prefix:], alone_ids[-keep_prefix:]
+    response = response[: max_length - max(len(prefix), len(alone_ids))]
+    return Encoded(prefix=prefix, alone=alone_ids, response=response)
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 700 else math.inf
+
+
+class PerplexityIndicator(Indicator):
+    """`ppl` and `ifd`: asking for ifd alone still runs the conditional pass (and caches it)."""
+
+    names = ("ppl", "ifd")
+    family = "perplexity"
+    version = "1"
+    default_batch_size = 16
+    max_batch_tokens = 8192
+
+    def model_name(self) -> str:
+        return self.options.lm
+
+    def stored(self) -> list[str]:
+        return ["ppl", "ppl_alone"] if "ifd" in self.requested else ["ppl"]
+
+    def params(self, frame: pd.DataFrame | None) -> dict[str, Any]:
+        return {"max_length": self.options.max_length}
+
+    def prepare(self, frame: pd.DataFrame, todo: pd.DataFrame, ctx: RunContext) -> None:
+        self.lm = ctx.model(load_causal_lm, self.options.lm)
+        self.shared_starts = getattr(self, "shared_starts", {})  # key/value caches of prompt starts
+        tok, max_length = self.lm.tokenizer, self.options.max_length
+        self.encoded = {
+            row.id: encode(
+                tok, row.system, user_text(row.instruction, row.input), row.output, max_length
+            )
+            for row in todo.itertuples(index=False)
+        }
+
+    def lengths(self, todo: pd.DataFrame) -> np.ndarray:
+        return np.array(
+            [len(self.encoded[i].prefix) + len(self.encoded[i].response) for i in todo.id]
+        )
+
+    def compute(self, batch: pd.DataFrame, columns: list[str], ctx: RunContext) -> dict[str, list]:
+        encoded = [self.encoded[i] for i in batch.id]
+        pad, out = self.lm.tokenizer.pad_token_id, {}
+        with torch.inference_mode(), ctx.autocast():
+            for column in columns:
+                pairs = [(e.prefix if column == "ppl" else e.alone, e.response) for e in encoded]
+                nll = response_nll(self.lm.model, pairs, pad, self.lm.device, self.shared_starts)
+                out[column] = [_exp(s / len(e.response)) for s, e in zip(nll, encoded, strict=True)]
+        return out
+
+    def derive(self, raw: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=raw.index)
+        if "ppl" in self.requested:
+            out["ppl"] = raw["ppl"]
+        if "ifd" in self.requested:
+            out["ifd"] = raw["ppl"] / raw["ppl_alone"]
+        return out

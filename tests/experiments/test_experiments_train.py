@@ -1,0 +1,104 @@
+"""Fine-tuning mechanics on a tiny random Llama: loss, masking, determinism, warm resets."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from instructmining.experiments import finetune_and_evaluate
+from instructmining.experiments.batching import collate
+from instructmining.experiments.encoding import encode_all
+from instructmining.experiments.model import WarmModel, warm_model
+
+
+def _fp32(config):
+    return config.model_copy(update={"bf16": False})
+
+
+def test_train_loss_falls_on_a_repeated_example(tiny_config, pool):
+    example = pool.iloc[0].to_dict()
+    copies = [{**example, "id": str(i)} for i in range(8)]
+    config = tiny_config.model_copy(update={"epochs": 4, "lr": 2e-2})
+    before = finetune_and_evaluate([], [example], config)
+    after = finetune_and_evaluate(copies, [example], config, seed=0)
+    assert math.isnan(before.train_loss) and before.examples == 0
+    assert after.train_loss < before.eval_loss - 2.0
+    assert after.eval_loss < before.eval_loss - 2.0
+    assert after.examples == 8 and after.tokens > 0
+
+
+def test_same_seed_reproduces_and_other_seeds_differ(tiny_config, pool, eval_items):
+    train = pool.iloc[:8]
+    first = finetune_and_evaluate(train, eval_items, tiny_config, seed=0)
+    again = finetune_and_evaluate(train, eval_items, tiny_config, seed=0)
+    other = finetune_and_evaluate(train, eval_items, tiny_config, seed=1)
+    assert abs(first.eval_loss - again.eval_loss) < 1e-6
+    assert abs(first.train_loss - again.train_loss) < 1e-6
+    assert abs(first.eval_loss - other.eval_loss) > 1e-5
+
+
+def test_base_model_loss_is_unchanged_by_earlier_runs(tiny_config, pool, eval_items):
+    """The warm model is reset, not reloaded: a run must leave no trace on the next one."""
+    for lora in (True, False):
+        config = tiny_config.model_copy(update={"lora": lora})
+        before = finetune_and_evaluate([], eval_items, config).eval_loss
+        trained = finetune_and_evaluate(pool.iloc[:8], eval_items, config, seed=3).eval_loss
+        after = finetune_and_evaluate([], eval_items, config).eval_loss
+        assert trained != before
+        assert abs(before - after) < 1e-6
+
+
+def test_gradient_checkpointing_gives_the_same_run(tiny_config, pool, eval_items):
+    runs = [
+        finetune_and_evaluate(
+            pool.iloc[:4], eval_items, _fp32(tiny_config).model_copy(update=flags), seed=2
+        )
+        for flags in ({"lora": False}, {"lora": False, "gradient_checkpointing": True})
+    ]
+    assert abs(runs[0].eval_loss - runs[1].eval_loss) < 1e-5
+
+
+def test_only_response_tokens_carry_loss(tiny_config, eval_items):
+    items = eval_items.iloc[:4].to_dict("records")
+    base = finetune_and_evaluate([], items, tiny_config).eval_loss
+    new_instruction = [{**r, "instruction": r["instruction"] + " Thanks!"} for r in items]
+    new_response = [{**r, "output": r["output"] + " Thanks!"} for r in items]
+    warm = warm_model(tiny_config)
+    counts = [
+        sum(e.loss_tokens for e in encode_all(x, warm.tokenizer, 512))
+        for x in (items, new_instruction)
+    ]
+    assert counts[0] == counts[1]
+    assert finetune_and_evaluate([], new_response, tiny_config).eval_loss != base
+
+
+def test_logits_at_response_positions_match_the_full_forward_pass(tiny_config, eval_items):
+    warm = WarmModel(_fp32(tiny_config))
+    encoded = encode_all(eval_items.iloc[:6].to_dict("records"), warm.tokenizer, 96)
+    ids, labels = collate(encoded, warm.pad_id)
+    assert warm._head is not None
+    with torch.no_grad():
+        fast, n_fast = warm.loss_sum(ids, labels)
+        warm._head = None
+        full, n_full = warm.loss_sum(ids, labels)
+    assert n_fast == n_full == sum(e.loss_tokens for e in encoded)
+    assert torch.allclose(fast, full, rtol=1e-5)
+
+
+def test_right_padded_batches_score_like_single_examples(tiny_config, eval_items):
+    """No attention mask is needed: padding after a causal sequence cannot change it."""
+    warm = WarmModel(_fp32(tiny_config))
+    encoded = encode_all(eval_items.iloc[:6].to_dict("records"), warm.tokenizer, 96)
+    with torch.no_grad():
+        batched, _ = warm.loss_sum(*collate(encoded, warm.pad_id))
+        single = sum(warm.loss_sum(*collate([e], warm.pad_id))[0] for e in encoded)
+    assert torch.allclose(batched, single, rtol=1e-5)
+
+
+def test_test_sets_are_scored_after_fine_tuning(tiny_config, pool, eval_items):
+    result = finetune_and_evaluate(
+        pool.iloc[:4], eval_items, tiny_config, test_evals={"dolly": pool.iloc[4:8]}
+    )
+    assert set(result.test_losses) == {"dolly"}
+    assert result.test_losses["dolly"] > 0 and result.test_losses["dolly"] != result.eval_loss
