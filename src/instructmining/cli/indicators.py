@@ -10,16 +10,17 @@ from rich.console import Console
 from rich.table import Table
 
 from instructmining.cli.app import app
+from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP, indicator_runner
 from instructmining.errors import UserError
 from instructmining.indicators import (
     INDICATOR_NAMES,
     IndicatorOptions,
     IndicatorRun,
     parse_names,
-    run_indicators,
     subset_means,
 )
 from instructmining.indicators.options import DEFAULT_REWARD_MODEL, DEFAULT_UNIEVAL_MODEL
+from instructmining.indicators.output import write_indicators
 from instructmining.indicators.registry import instantiate
 from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_availability
 from instructmining.storage import read_parquet, write_parquet
@@ -100,6 +101,8 @@ def indicators(
         Path | None, typer.Option(help="subsets.parquet: write per-subset means instead.")
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List indicators and exit.")] = False,
+    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
+    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Compute quality indicators per example; values are cached and a rerun resumes."""
     options = IndicatorOptions(
@@ -123,13 +126,16 @@ def indicators(
     if pool is None or output is None:
         raise UserError("give a pool table and -o OUTPUT (or --list)")
     parse_names(names)
+    runner = indicator_runner(executor, ray_address)
     table = read_parquet(pool, required=["id", "instruction", "output"])
     cache_dir = cache or Workspace(output.parent).cache
-    run = run_indicators(table, names, options, cache_dir=cache_dir)
-    result = run.table
-    if subsets is not None:
+    run = runner(table, names, options, cache_dir=cache_dir)
+    if subsets is None:
+        write_indicators(run.table, output, names, options)
+        result = run.table
+    else:
         result = subset_means(run.table, read_parquet(subsets, required=["subset_id", "id"]))
-    write_parquet(result, output)
+        write_parquet(result, output)
     _report(run)
     typer.echo(
         f"wrote {len(result)} rows x {len(result.columns) - 1} indicator columns to {output}"

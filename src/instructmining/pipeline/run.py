@@ -170,6 +170,7 @@ class Pipeline:
 
     def indicators(self) -> None:
         from instructmining.distributed.options import indicator_runner
+        from instructmining.indicators.output import write_indicators
 
         cfg = self.cfg.indicators
         inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
@@ -177,9 +178,10 @@ class Pipeline:
             console.print(f"up to date: {self.ws.indicators}")
             return
         pool = read_parquet(self.ws.pool)
+        options = self.indicator_options()
         runner = indicator_runner(self.cfg.executor, self.cfg.ray_address)
-        table = runner(pool, cfg.names, self.indicator_options(), self.ws.cache).table
-        write_parquet(table, self.ws.indicators)
+        table = runner(pool, cfg.names, options, self.ws.cache).table
+        write_indicators(table, self.ws.indicators, cfg.names, options)
         mark_done(self.ws.root, "indicators", inputs, columns=list(table.columns[1:]))
 
     def subsets(self) -> None:

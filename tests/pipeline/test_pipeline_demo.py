@@ -1,0 +1,69 @@
+"""`instructmining demo --quick`: the whole loop on the bundled real data and models, end to end.
+
+The reduced size is too small for a meaningful rule; it checks that every stage runs on the real
+path, that the closing message carries the rule, the comparison and the report, and that a rerun
+resumes from the workspace without training again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def run_demo(workspace: Path) -> subprocess.CompletedProcess:
+    code = "from instructmining.cli import entrypoint; entrypoint()"
+    return subprocess.run(
+        [sys.executable, "-c", code, "demo", "--quick", "-o", str(workspace)],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+
+
+def run_records(workspace: Path) -> list[Path]:
+    return sorted((workspace / "runs").rglob("*.json"))
+
+
+def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
+    workspace = tmp_path / "demo"
+    first = run_demo(workspace)
+    assert first.returncode == 0, first.stderr[-3000:]
+    for name in [
+        "pool.parquet",
+        "indicators.parquet",
+        "subsets.parquet",
+        "runs.parquet",
+        "rule.json",
+        "selected.jsonl",
+        "selection.parquet",
+        "compare.parquet",
+        "report.html",
+    ]:
+        assert (workspace / name).is_file(), name
+    pool = pd.read_parquet(workspace / "pool.parquet")
+    assert sorted(pool["source"].unique()) == ["dolly", "oasst", "openorca", "stackexchange"]
+    runs = pd.read_parquet(workspace / "runs.parquet")
+    assert (runs["status"] == "ok").all()
+    assert runs["subset_id"].nunique() == 8 + 1  # subsets and the untrained baseline
+    rule = json.loads((workspace / "rule.json").read_text())
+    assert rule["indicators"]
+    compare = pd.read_parquet(workspace / "compare.parquet")
+    assert set(compare["selector"]) == {"rule", "random", "ifd"}
+    assert "fitted rule: log L =" in first.stdout
+    assert "95% CI" in first.stdout
+    assert f"report: {(workspace / 'report.html').resolve()}" in first.stdout
+
+    records = run_records(workspace)
+    second = run_demo(workspace)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert run_records(workspace) == records
+    assert "up to date" in second.stderr
+    assert pd.read_parquet(workspace / "runs.parquet").equals(runs)
