@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from instructmining.data.pool import read_pool
 from instructmining.errors import UserError
 from instructmining.rule.model import Rule
 from instructmining.selection.compare import Evaluate, Job, compare_selections, subset_name
@@ -162,7 +163,7 @@ def compare_evaluator(
 
 
 def _pool_and_indicators(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    pool = read_parquet(ws.pool, required=["id", "source", "instruction", "output"])
+    pool = read_pool(ws.pool, required=["id", "source", "instruction", "output"])
     indicators = read_parquet(ws.indicators, required=["id"]) if ws.indicators.exists() else None
     return pool, indicators
 
