@@ -125,7 +125,7 @@ def write_config(path: Path, model: Path, small: bool = False) -> Path:
                 "eval_batch_size": 8,
             },
             "seeds": [0],
-            "noise_subsets": 0,  # TODO(lead): 1 once the noise runs stop narrowing runs.parquet
+            "noise_subsets": 1,
             "noise_seeds": [1],
         },
         "fit": {"max_indicators": 1, "folds": 3},
@@ -161,6 +161,7 @@ class Attempt:
     killed: bool = False
     seconds: float = 0.0
     stages: dict[int, float] = field(default_factory=dict)  # stage number -> seconds from start
+    files: dict[str, float] = field(default_factory=dict)  # workspace file -> first seen (watch)
     stderr_tail: str = ""
     traceback: bool = False
 
@@ -206,27 +207,62 @@ def finish(proc: subprocess.Popen, attempt: Attempt) -> Attempt:
     return attempt
 
 
-def run_to_end(config: Path, workspace: Path, log_path: Path, timeout: float) -> Attempt:
+def run_to_end(
+    config: Path, workspace: Path, log_path: Path, timeout: float, watch: bool = False
+) -> Attempt:
+    """Run to the end; with `watch`, note when each workspace file first appears."""
     proc, attempt = start(config, workspace, log_path)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    began = time.monotonic()
+    while proc.poll() is None and time.monotonic() - began < timeout:
+        if watch and workspace.exists():
+            for path in workspace.rglob("*"):
+                name = str(path.relative_to(workspace))
+                if _progress_file(path, workspace) and name not in attempt.files:
+                    attempt.files[name] = time.monotonic() - attempt._began  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     return finish(proc, attempt)
 
 
+def _progress_file(path: Path, workspace: Path) -> bool:
+    """Files whose appearance marks progress: outputs, run records, stage markers (not the
+    lock, temp files or the indicator cache, which exist from early on)."""
+    rel = path.relative_to(workspace)
+    return (
+        path.is_file() and path.suffix != ".tmp" and rel.name != ".lock" and rel.parts[0] != "cache"
+    )
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    """Kill `delay` seconds after stage `stage` has started and `after_file` exists."""
+
+    stage: int
+    after_file: str | None
+    delay: float
+
+
 def kill_at(
-    config: Path, workspace: Path, log_path: Path, stage: int, delay: float, timeout: float
+    config: Path, workspace: Path, log_path: Path, point: KillPoint, timeout: float
 ) -> Attempt:
-    """Start a run, wait for stage `stage`'s marker, then `delay` seconds, then SIGKILL it."""
+    """Start a run, wait for the stage's marker (and the file, if any), wait the delay, SIGKILL.
+
+    Waiting for a file makes kill points follow progress rather than the clock: a resumed run
+    whose earlier work is done finds the file at once and is killed in the work after it."""
     proc, attempt = start(config, workspace, log_path)
     deadline = time.monotonic() + timeout
-    while proc.poll() is None and stage not in attempt.stages and time.monotonic() < deadline:
+
+    def ready() -> bool:
+        if point.stage not in attempt.stages:
+            return False
+        return point.after_file is None or (workspace / point.after_file).exists()
+
+    while proc.poll() is None and not ready() and time.monotonic() < deadline:
         time.sleep(0.01)
-    if proc.poll() is None:
-        end = time.monotonic() + delay
-        while proc.poll() is None and time.monotonic() < end:
-            time.sleep(0.01)
+    end = time.monotonic() + point.delay
+    while proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.01)
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
         attempt.killed = True
@@ -235,11 +271,11 @@ def kill_at(
 
 def plan_kills(
     reference: Attempt, kills: int, rng: random.Random, stage_kills: bool = True
-) -> list[tuple[int, float]]:
-    """(stage, delay after its marker) for one random point in each of `kills` equal slices of
-    the reference run between its first stage marker and its end, plus one point early in each
-    stage (within its first second) unless `stage_kills` is off, so short stages and their
-    start-up are hit too; ordered by when they fall in the reference run."""
+) -> list[KillPoint]:
+    """One random point in each of `kills` equal slices of the reference run between its first
+    stage marker and its end, plus one point early in each stage (within its first second)
+    unless `stage_kills` is off, so short stages and their start-up are hit too; each as the
+    stage and the last file the reference wrote before it in that stage, in reference order."""
     marks = sorted(reference.stages.items(), key=lambda kv: kv[1])
     first, end = marks[0][1], reference.seconds
     points = [first + (end - first) * (i + rng.random()) / kills for i in range(kills)]
@@ -250,7 +286,9 @@ def plan_kills(
     plan = []
     for at in sorted(points):
         stage, began = max(((s, t) for s, t in marks if t <= at), key=lambda st: st[1])
-        plan.append((stage, at - began))
+        written = [(t, f) for f, t in reference.files.items() if began <= t <= at]
+        seen, after = max(written) if written else (began, None)
+        plan.append(KillPoint(stage, after, at - seen))
     return plan
 
 
@@ -415,7 +453,7 @@ def campaign(
     findings: list[str] = []
 
     log(f"reference run in {work / 'reference'} ...")
-    reference = run_to_end(config, work / "reference", work / "reference.log", timeout)
+    reference = run_to_end(config, work / "reference", work / "reference.log", timeout, watch=True)
     if reference.returncode != 0:
         raise SystemExit(
             f"the reference run failed ({reference.returncode}):\n{reference.stderr_tail}"
@@ -466,7 +504,7 @@ def campaign(
 def one_round(
     config: Path,
     workspace: Path,
-    plan: list[tuple[int, float]],
+    plan: list[KillPoint],
     timeout: float,
     killed_in: dict[int, int],
 ) -> dict:
@@ -498,11 +536,12 @@ def one_round(
                 findings.append(f"{label}: finished work written again: {name}")
             written.setdefault(name, ident)
 
-    for number, (stage, delay) in enumerate(plan, start=1):
-        attempt = kill_at(config, workspace, log_path, stage, delay, timeout)
+    for number, point in enumerate(plan, start=1):
+        attempt = kill_at(config, workspace, log_path, point, timeout)
         last = max(attempt.stages, default=0)
         where = f"stage {last}" if attempt.stages else "start-up"
-        log(f"{workspace.name}: kill {number}/{len(plan)}: planned stage {stage} + {delay:.2f}s -> "
+        planned = f"stage {point.stage}" + (f", {point.after_file}" if point.after_file else "")
+        log(f"{workspace.name}: kill {number}/{len(plan)}: {planned} + {point.delay:.2f}s -> "
             + (f"killed in {where} after {attempt.seconds:.1f}s" if attempt.killed
                else f"ended by itself ({attempt.returncode})"))  # fmt: skip
         if attempt.killed:

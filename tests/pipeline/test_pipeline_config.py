@@ -59,6 +59,8 @@ def test_bundled_demo_configs_are_valid_and_their_files_exist(name: str) -> None
         (MINIMAL.replace("experiments:\n  eval: {path: data/eval.jsonl}\n", ""), "experiments:"),
         (MINIMAL + "pool: {files: []}\n", "pool.files: List should have at least 1 item"),
         ("- just\n- a list\n", "expected a mapping"),
+        (MINIMAL + "indicators: {names: [length, lenght]}\n", "did you mean"),
+        (MINIMAL + "search: {min: 50, max: 10}\n", "search: Value error, min (50) must be below"),
         ("pool: {files: [\n", ":2: expected the node content"),
     ],
 )

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from instructmining.errors import UserError
 
@@ -48,6 +56,17 @@ class IndicatorsConfig(_Strict):
     max_length: int = Field(2048, ge=16, description="tokens per example for model indicators")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: PositiveInt | None = None
+
+    @field_validator("names")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        """Unknown names fail when the config loads, not after earlier stages have run."""
+        from instructmining.indicators import parse_names
+
+        try:
+            return parse_names(names)
+        except UserError as exc:
+            raise ValueError(str(exc)) from exc
 
 
 class SamplingConfig(_Strict):
@@ -93,6 +112,12 @@ class SearchConfig(_Strict):
     max: PositiveInt
     trials: PositiveInt = 6
     time_budget: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SearchConfig:
+        if self.min >= self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
 
 
 class CompareConfig(_Strict):
