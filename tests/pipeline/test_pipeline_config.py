@@ -82,3 +82,11 @@ def test_cli_run_with_bad_config_exits_2_and_writes_nothing(tmp_path: Path, caps
 def test_missing_config_file(tmp_path: Path, capsys) -> None:
     assert main(["run", str(tmp_path / "nope.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_paper_example_config_is_valid() -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "paper.yaml"
+    config, _ = load_config(path)
+    assert config.sampling.subsets == 129 and config.sampling.size == 1000
+    assert config.experiments.preset == "paper"
+    assert config.indicators.reward_model == "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5"
