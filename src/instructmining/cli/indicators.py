@@ -128,14 +128,15 @@ def indicators(
     parse_names(names)
     runner = indicator_runner(executor, ray_address)
     table = read_parquet(pool, required=["id", "instruction", "output"])
-    cache_dir = cache or Workspace(output.parent).cache
-    run = runner(table, names, options, cache_dir=cache_dir)
-    if subsets is None:
-        write_indicators(run.table, output, names, options)
-        result = run.table
-    else:
-        result = subset_means(run.table, read_parquet(subsets, required=["subset_id", "id"]))
-        write_parquet(result, output)
+    ws = Workspace(output.parent)
+    with ws.lock():
+        run = runner(table, names, options, cache_dir=cache or ws.cache)
+        if subsets is None:
+            write_indicators(run.table, output, names, options)
+            result = run.table
+        else:
+            result = subset_means(run.table, read_parquet(subsets, required=["subset_id", "id"]))
+            write_parquet(result, output)
     _report(run)
     typer.echo(
         f"wrote {len(result)} rows x {len(result.columns) - 1} indicator columns to {output}"
