@@ -89,7 +89,10 @@ class Pipeline:
         with self.ws.lock():
             for number, (name, step) in enumerate(steps, start=1):
                 _stage(number, name, str(self.ws.root))
-                step()
+                if name in self._derived:
+                    self._unless_done(name, step)
+                else:
+                    step()
         report = self.ws.root / "report.html"
         comparison = self.ws.root / "compare_summary.parquet"
         return PipelineResult(
@@ -98,6 +101,50 @@ class Pipeline:
             report=report if report.exists() else None,
             comparison=read_parquet(comparison) if comparison.exists() else None,
         )
+
+    # Stages computed from workspace tables: skipped when their inputs and settings are unchanged.
+    _derived: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+        "fit": (
+            ("runs.parquet", "indicators.parquet", "subsets.parquet"),
+            ("rule.json",),
+        ),
+        "select": (
+            ("rule.json", "pool.parquet", "indicators.parquet"),
+            ("selected.jsonl", "selection.parquet"),
+        ),
+        "search": (
+            ("rule.json", "pool.parquet", "indicators.parquet", "experiment.json"),
+            ("search.parquet",),
+        ),
+        "compare": (
+            ("rule.json", "pool.parquet", "indicators.parquet", "experiment.json"),
+            ("compare.parquet", "compare_summary.parquet"),
+        ),
+        "report": (
+            ("pool.parquet", "indicators.parquet", "runs.parquet", "rule.json")
+            + ("search.parquet", "compare.parquet", "selection.parquet"),
+            ("report.html",),
+        ),
+    }
+
+    def _unless_done(self, stage: str, step: Callable[[], None]) -> None:
+        inputs, outputs = self._derived[stage]
+        files = [self.ws.root / name for name in inputs]
+        settings = getattr(self.cfg, stage)
+        key = hash_object(
+            [
+                settings.model_dump() if hasattr(settings, "model_dump") else settings,
+                [hash_file(p) if p.exists() else None for p in files],
+            ]
+        )
+        if settings is None or settings is False:
+            step()
+            return
+        if is_done(self.ws.root, stage, key, [self.ws.root / name for name in outputs]):
+            console.print(f"up to date: {', '.join(outputs)}")
+            return
+        step()
+        mark_done(self.ws.root, stage, key)
 
     # -- stages -------------------------------------------------------------------------------
 
