@@ -12,7 +12,7 @@ def test_cli_output_holds_definitions_that_fit_reads(tmp_path: Path, sample_pool
     pool_path = tmp_path / "pool.parquet"
     sample_pool.to_parquet(pool_path, index=False)
     out = tmp_path / "indicators.parquet"
-    assert main(["indicators", str(pool_path), "-o", str(out), "--indicators", "mtld"]) == 0
+    assert main(["indicators", str(pool_path), "-o", str(out), "--indicators", "mtld,knn"]) == 0
     definitions = _definitions(out, ["mtld"])
     assert definitions["mtld"]["column"] == "mtld"
     assert definitions["mtld"]["indicator"] == "mtld"

@@ -132,7 +132,7 @@ def indicators(
     with ws.lock():
         run = runner(table, names, options, cache_dir=cache or ws.cache)
         if subsets is None:
-            write_indicators(run.table, output, names, options)
+            write_indicators(run.table, output, names, options, table)
             result = run.table
         else:
             result = subset_means(run.table, read_parquet(subsets, required=["subset_id", "id"]))

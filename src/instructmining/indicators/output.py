@@ -21,10 +21,15 @@ METADATA_KEY = b"indicator_definitions"
 
 
 def write_indicators(
-    table: pd.DataFrame, path: Path, names: str | list[str], options: IndicatorOptions
+    table: pd.DataFrame,
+    path: Path,
+    names: str | list[str],
+    options: IndicatorOptions,
+    pool: pd.DataFrame,
 ) -> None:
-    """Write `table` atomically with the definitions of its columns in the schema metadata."""
-    definitions = indicator_definitions(names, options, table)
+    """Write `table` atomically with the definitions of its columns (computed over `pool`, whose
+    texts identify a kNN reference set) in the schema metadata."""
+    definitions = indicator_definitions(names, options, pool)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     metadata = dict(arrow.schema.metadata or {})
     metadata[METADATA_KEY] = json.dumps(json.loads(stable_json(definitions))).encode("utf-8")

@@ -228,7 +228,7 @@ class Pipeline:
         options = self.indicator_options()
         runner = indicator_runner(self.cfg.executor, self.cfg.ray_address)
         table = runner(pool, cfg.names, options, self.ws.cache).table
-        write_indicators(table, self.ws.indicators, cfg.names, options)
+        write_indicators(table, self.ws.indicators, cfg.names, options, pool)
         mark_done(self.ws.root, "indicators", inputs, columns=list(table.columns[1:]))
 
     def subsets(self) -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from instructmining.errors import UserError
-from instructmining.hashing import hash_file
+from instructmining.hashing import hash_file, hash_object
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace
 
@@ -36,6 +36,9 @@ class FitTable:
     columns: list[str]
     definitions: dict[str, dict[str, Any]]
     provenance: dict[str, Any]
+
+
+_RUN_KEY = ["subset_id", "seed", "eval_loss"]
 
 
 def load_fit_table(
@@ -75,7 +78,8 @@ def load_fit_table(
         "eval_hash": _single(ok, "eval_hash"),
         "config_hash": _single(ok, "config_hash"),
         "base_eval_loss": float(base["eval_loss"].mean()) if len(base) else None,
-        "inputs": {"runs": hash_file(ws.runs), **inputs},
+        # The runs the fit used, not the file: timings differ between identical reruns.
+        "inputs": {"runs": hash_object(ok.sort_values(_RUN_KEY)[_RUN_KEY].to_dict("records")), **inputs},
         "skipped_columns": skipped,
     }
     return FitTable(table, columns, _definitions(ws.indicators, columns), provenance)
