@@ -41,6 +41,10 @@ class FitTable:
 _RUN_KEY = ["subset_id", "seed", "eval_loss"]
 
 
+def _runs_hash(runs: pd.DataFrame) -> str:
+    return hash_object(runs.sort_values(_RUN_KEY)[_RUN_KEY].to_dict("records"))
+
+
 def load_fit_table(
     workspace: str | Path, config_hash: str | None = None, eval_hash: str | None = None
 ) -> FitTable:
@@ -79,7 +83,7 @@ def load_fit_table(
         "config_hash": _single(ok, "config_hash"),
         "base_eval_loss": float(base["eval_loss"].mean()) if len(base) else None,
         # The runs the fit used, not the file: timings differ between identical reruns.
-        "inputs": {"runs": hash_object(ok.sort_values(_RUN_KEY)[_RUN_KEY].to_dict("records")), **inputs},
+        "inputs": {"runs": _runs_hash(ok), **inputs},
         "skipped_columns": skipped,
     }
     return FitTable(table, columns, _definitions(ws.indicators, columns), provenance)
