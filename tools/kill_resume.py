@@ -44,8 +44,11 @@ CLI = Path(sys.executable).with_name("instructmining")
 STAGE_LINE = re.compile(r"(\d+)\. ([a-z ]+): ")
 IGNORED_COLUMNS = {"seconds", "versions", "cached"}
 IGNORED_KEYS = {"seconds", "versions", "created", "elapsed"}
-# rule.json records a hash of runs.parquet, whose `seconds` differ between any two runs.
-IGNORED_PATHS = {"rule.json.inputs.runs"}
+# Completion markers key later stages by hashes of earlier tables, some of which carry timings
+# (`seconds`); they are bookkeeping, not results.
+IGNORED_PATHS = {
+    f"stages/{stage}.json.inputs" for stage in ("fit", "select", "search", "compare", "report")
+}
 
 
 def log(message: str) -> None:
