@@ -60,32 +60,14 @@ def log(message: str) -> None:
 
 def make_tiny_model(folder: Path) -> Path:
     """A 2-layer Llama with random weights, saved with SmolLM2's tokenizer and chat template."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     from instructmining.models.loader import DEFAULT_LM, load_tokenizer
 
     if (folder / "config.json").exists():
         return folder
-    tokenizer = load_tokenizer(DEFAULT_LM)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        initializer_range=0.3,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    sys.path.insert(0, str(ROOT / "tests"))  # the test suite's builder of tiny models
+    from tiny_models import save_tiny_llama
+
+    return save_tiny_llama(folder, load_tokenizer(DEFAULT_LM))
 
 
 def write_config(path: Path, model: Path, small: bool = False) -> Path:

@@ -21,39 +21,11 @@ from ray_helpers import KillOnceExecutor  # noqa: E402
 from instructmining.data import read_examples  # noqa: E402
 from instructmining.distributed.executor import LocalExecutor  # noqa: E402
 from instructmining.experiments import preset, run_experiments  # noqa: E402
-from instructmining.models.loader import DEFAULT_LM, load_tokenizer  # noqa: E402
 from instructmining.storage import write_parquet  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 DEMO = Path(__file__).resolve().parents[2] / "src/instructmining/demo/data"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with random weights, saved with SmolLM2's tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = load_tokenizer(DEFAULT_LM)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 def _workspace(root: Path) -> tuple[Path, Path]:

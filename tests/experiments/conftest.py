@@ -10,40 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 from experiments_data import DOLLY, SELF_INSTRUCT
 
 from instructmining.data import read_examples
 from instructmining.experiments import preset
-from instructmining.models.loader import DEFAULT_LM, load_tokenizer
 from instructmining.storage import write_parquet
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with random weights, saved with SmolLM2's tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    path = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = load_tokenizer(DEFAULT_LM)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        initializer_range=0.3,  # large enough embeddings that logits can move far from uniform
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.fixture

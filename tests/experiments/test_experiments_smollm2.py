@@ -11,7 +11,7 @@ from instructmining.experiments import finetune_and_evaluate, preset
 
 @pytest.mark.slow
 def test_smollm2_lora_run_learns_its_examples(pool, eval_items):
-    config = preset("cpu-small", max_length=192)
+    config = preset("cpu-small", max_length=192, epochs=2)  # 4 steps: enough to learn 16 examples
     train = pool.iloc[:16]
     base = finetune_and_evaluate([], eval_items, config, test_evals={"train": train})
     tuned = finetune_and_evaluate(train, eval_items, config, seed=0, test_evals={"train": train})

@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from instructmining.cli import main
-from instructmining.models.loader import DEFAULT_LM, load_tokenizer
 from instructmining.rule import Rule
 
 pytestmark = pytest.mark.slow
@@ -20,32 +18,6 @@ pytestmark = pytest.mark.slow
 RULE = Rule(
     name="toy", model="ols", indicators=["reward"], intercept=1.0, coefficients={"reward": -0.1}
 )
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A 2-layer Llama with random weights and SmolLM2's tokenizer (fine-tuning mechanics)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    path = tmp_path_factory.mktemp("tiny")
-    tokenizer = load_tokenizer(DEFAULT_LM)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.fixture

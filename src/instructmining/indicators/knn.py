@@ -84,7 +84,9 @@ class KnnIndicator(Indicator):
             return params
         keys = sorted(text_key(t) for t in texts_of(reference))
         params["reference"] = hash_object(keys, length=24)
-        params["search"] = "exact" if len(keys) <= self.options.knn_exact_max else "ivf-recall0.95"
+        params["search"] = (
+            "exact" if len(keys) <= self.options.knn_exact_max else "ivf-sq8-refined-recall0.95"
+        )
         return params
 
     def prepare(self, frame: pd.DataFrame, todo: pd.DataFrame, ctx: RunContext) -> None:
