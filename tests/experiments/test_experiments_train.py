@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -102,3 +103,11 @@ def test_test_sets_are_scored_after_fine_tuning(tiny_config, pool, eval_items):
     )
     assert set(result.test_losses) == {"dolly"}
     assert result.test_losses["dolly"] > 0 and result.test_losses["dolly"] != result.eval_loss
+
+
+def test_adding_lora_prints_no_library_deprecation_noise(tiny_config):
+    """peft asks transformers 5 a deprecated name; users of the demo should not see that."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        WarmModel(tiny_config.model_copy(update={"lora": True}))
+    assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]

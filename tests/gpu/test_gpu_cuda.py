@@ -125,3 +125,15 @@ def test_indicators_on_cuda_match_the_cpu(models, pool, tmp_path, names, option)
     fast = compute_indicators(pool, names, bf16, cache_dir=tmp_path / "bf16", progress=False)
     for column in cpu.columns.drop("id"):
         np.testing.assert_allclose(fast[column], cpu[column], rtol=0.1, atol=0.05, err_msg=column)
+
+
+def test_bf16_token_scoring_keeps_its_bf16_softmax_under_cuda_autocast():
+    """CUDA autocast runs softmax in fp32; token_nll opts out so bf16 logits stay cheap to score."""
+    from instructmining.indicators.lm import token_nll
+
+    generator = torch.Generator().manual_seed(0)
+    logits = (4 * torch.randn(64, 4096, generator=generator)).bfloat16().cuda()
+    targets = torch.randint(0, 4096, (64,), generator=generator).cuda()
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        inside = token_nll(logits, targets)
+    torch.testing.assert_close(inside, token_nll(logits, targets))

@@ -9,6 +9,7 @@ and the values are identical.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,7 +122,9 @@ def _add_lora(model: Any, config: ExperimentConfig) -> Any:
         task_type="CAUSAL_LM",
     )
     try:
-        return get_peft_model(model, lora)
+        with warnings.catch_warnings():  # peft still asks transformers 5 the deprecated name
+            warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+            return get_peft_model(model, lora)
     except ValueError as exc:
         raise UserError(
             f"LoRA targets {','.join(config.lora_targets)} do not fit {config.base_model}: "
