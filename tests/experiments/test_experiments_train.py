@@ -60,6 +60,13 @@ def test_gradient_checkpointing_gives_the_same_run(tiny_config, pool, eval_items
     assert abs(runs[0].eval_loss - runs[1].eval_loss) < 1e-5
 
 
+def test_gradient_checkpointing_is_switched_on_with_and_without_lora(tiny_config):
+    for lora in (False, True):
+        config = tiny_config.model_copy(update={"lora": lora, "gradient_checkpointing": True})
+        modules = WarmModel(config).model.modules()
+        assert any(getattr(m, "gradient_checkpointing", False) for m in modules)
+
+
 def test_only_response_tokens_carry_loss(tiny_config, eval_items):
     items = eval_items.iloc[:4].to_dict("records")
     base = finetune_and_evaluate([], items, tiny_config).eval_loss

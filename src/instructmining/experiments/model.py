@@ -53,9 +53,7 @@ class WarmModel:
                 k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
             }
         if config.gradient_checkpointing:
-            model.gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={"use_reentrant": False}
-            )
+            _enable_checkpointing(model)
         self.model = model
         self._head = _plain_head(model)
         self._eval_cache: dict[str, list[Encoded]] = {}
@@ -130,6 +128,15 @@ def _add_lora(model: Any, config: ExperimentConfig) -> Any:
             f"LoRA targets {','.join(config.lora_targets)} do not fit {config.base_model}: "
             f"{str(exc).splitlines()[0]}"
         ) from exc
+
+
+def _enable_checkpointing(model: Any) -> None:
+    """Recompute activations in backward, under the name this transformers version uses."""
+    enable = getattr(model, "activation_checkpointing_enable", None)  # transformers 5
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
 
 def _store_frozen_linears_in_bf16(model: nn.Module) -> None:
