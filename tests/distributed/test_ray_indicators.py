@@ -94,3 +94,25 @@ def test_ray_indicators_equal_local_with_an_actor_killed(
     again = run_indicators(pool, NAMES, OPTIONS, ray_cache, progress=False)
     assert [s.computed for s in again.stats] == [0] * len(NAMES)
     pd.testing.assert_frame_equal(again.table, on_ray.table)
+
+
+def test_the_batch_plan_counts_tokens_without_loading_a_model(
+    pool: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver plans with the tokenizer alone, so each actor loads its model once, to compute."""
+    from instructmining.distributed.ray_indicators import _lengths
+    from instructmining.indicators import perplexity
+    from instructmining.indicators.base import RunContext
+    from instructmining.indicators.cache import ValueCache
+    from instructmining.indicators.registry import instantiate
+
+    local = instantiate(["ppl"], OPTIONS)[0]
+    local.prepare(pool, pool, RunContext(options=OPTIONS, cache=ValueCache(None)))
+
+    def no_model(*_args: object) -> None:
+        raise AssertionError("planning loaded a model")
+
+    monkeypatch.setattr(perplexity, "load_causal_lm", no_model)
+    planned = _lengths(instantiate(["ppl"], OPTIONS)[0], pool)
+    assert planned.tolist() == local.lengths(pool).tolist()
+    assert len(set(planned.tolist())) > 1  # token counts, which differ across these examples

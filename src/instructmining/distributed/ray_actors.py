@@ -70,9 +70,6 @@ class BatchWorker:
             )
 
     def __call__(self, block: pd.DataFrame) -> pd.DataFrame:
-        if "_columns" not in block.columns:  # the planning pass: token counts for the batches
-            self.indicator.prepare(block, block, self.ctx)
-            return pd.DataFrame({"id": block["id"], "_length": self.indicator.lengths(block)})
         parts = []
         for _, batch in block.groupby("_batch", sort=False):
             columns = batch["_columns"].iloc[0].split(",")

@@ -4,7 +4,7 @@ Under bf16 a value depends on which examples share its batch (padding changes th
 the driver plans exactly the batches a local run would make and sends each as one Ray Data
 block to a pool of actors; an actor builds its indicator once and keeps the model loaded for
 every block it gets (one GPU each when the cluster has GPUs). Indicators that order examples by
-token counts need their tokenizer for the plan: one actor pass measures the lengths first.
+token counts plan with their tokenizer on the driver, so each actor loads its model once.
 The driver alone writes the cache, batch by batch as blocks return, so a retried block (its
 actor died and was restarted) is stored once. kNN depends on the whole reference set: actors
 embed the texts, the driver searches the neighbours.
@@ -122,7 +122,7 @@ def _run_one(
     if todo_mask.any():
         start = time.perf_counter()
         todo = frame[todo_mask].reset_index(drop=True)
-        blocks = _plan(ray, indicator, todo, missing[todo_mask], ctx, placement)
+        blocks = _plan(indicator, todo, missing[todo_mask], ctx)
         task = None
         if ctx.progress is not None:
             task = ctx.progress.add_task(stat.name, total=len(todo), status=f"{stat.cached} cached")
@@ -147,15 +147,10 @@ def _run_one(
 
 
 def _plan(
-    ray: Any,
-    indicator: Indicator,
-    todo: pd.DataFrame,
-    missing: np.ndarray,
-    ctx: RunContext,
-    placement: Placement,
+    indicator: Indicator, todo: pd.DataFrame, missing: np.ndarray, ctx: RunContext
 ) -> list[pd.DataFrame]:
     """The local run's batches, one DataFrame each, tagged with `_batch` and `_columns`."""
-    lengths = _lengths(ray, indicator, todo, placement)
+    lengths = _lengths(indicator, todo)
     ids = todo["id"].to_numpy()
     stored = indicator.stored()
     batch_size = ctx.batch_size(indicator.default_batch_size)
@@ -172,17 +167,13 @@ def _plan(
     return blocks
 
 
-def _lengths(
-    ray: Any, indicator: Indicator, todo: pd.DataFrame, placement: Placement
-) -> np.ndarray:
-    """Each example's cost, as the local run measures it (on actors when it needs a tokenizer)."""
-    if type(indicator).lengths is Indicator.lengths:  # characters: no model needed
-        return np.asarray(indicator.lengths(todo))
-    parts = np.array_split(np.arange(len(todo)), max(1, min(len(todo), 4 * placement.actors)))
-    blocks = [todo.iloc[p].reset_index(drop=True) for p in parts if len(p)]
-    args = (indicator.requested, indicator.options, placement)
-    measured = pd.concat(list(map_blocks(ray, blocks, BatchWorker, args, placement)))
-    return todo["id"].map(dict(zip(measured["id"], measured["_length"], strict=True))).to_numpy()
+def _lengths(indicator: Indicator, todo: pd.DataFrame) -> np.ndarray:
+    """Each example's cost, as the local run measures it: token counts need the tokenizer alone."""
+    if type(indicator).lengths is not Indicator.lengths:
+        from instructmining.models.loader import load_tokenizer
+
+        indicator.tokenize(todo, load_tokenizer(indicator.model_name()))
+    return np.asarray(indicator.lengths(todo))
 
 
 def _embed_on_ray(

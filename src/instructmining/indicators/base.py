@@ -124,6 +124,14 @@ class Indicator:
         `frame` holds every example of the run, `todo` those with values to compute.
         """
 
+    def tokenize(self, todo: pd.DataFrame, tokenizer: Any) -> None:
+        """Keep the token ids of `todo` that `lengths` and `compute` read.
+
+        Only indicators that count tokens override it, calling it from `prepare` with their
+        model's tokenizer; a Ray run calls it on the driver with the tokenizer alone, so the
+        batch plan needs no model.
+        """
+
     def lengths(self, todo: pd.DataFrame) -> np.ndarray:
         """Cost of each example, for length-sorted batches (characters unless overridden)."""
         text = todo["instruction"].str.len() + todo["input"].str.len() + todo["output"].str.len()

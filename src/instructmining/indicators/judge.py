@@ -78,11 +78,14 @@ class JudgeIndicator(Indicator):
         self.lm = ctx.model(load_causal_lm, self.options.judge_model)
         self.shared_starts = getattr(self, "shared_starts", {})  # key/value caches of prompt starts
         self.digits = digit_ids(self.lm.tokenizer)
-        self.ids = {row.id: self._encode(row) for row in todo.itertuples(index=False)}
+        self.tokenize(todo, self.lm.tokenizer)
 
-    def _encode(self, row: Any) -> list[int]:
+    def tokenize(self, todo: pd.DataFrame, tokenizer: Any) -> None:
+        self.ids = {row.id: self._encode(tokenizer, row) for row in todo.itertuples(index=False)}
+
+    def _encode(self, tok: Any, row: Any) -> list[int]:
         """Prompt ids; an over-long response is shortened so the question and rubric stay."""
-        tok, limit = self.lm.tokenizer, self.options.max_length
+        limit = self.options.max_length
         special = not has_chat_template(tok)
         ids = tok(
             judge_prompt(tok, row.instruction, row.input, row.output), add_special_tokens=special

@@ -90,10 +90,13 @@ class PerplexityIndicator(Indicator):
     def prepare(self, frame: pd.DataFrame, todo: pd.DataFrame, ctx: RunContext) -> None:
         self.lm = ctx.model(load_causal_lm, self.options.lm)
         self.shared_starts = getattr(self, "shared_starts", {})  # key/value caches of prompt starts
-        tok, max_length = self.lm.tokenizer, self.options.max_length
+        self.tokenize(todo, self.lm.tokenizer)
+
+    def tokenize(self, todo: pd.DataFrame, tokenizer: Any) -> None:
+        max_length = self.options.max_length
         self.encoded = {
             row.id: encode(
-                tok, row.system, user_text(row.instruction, row.input), row.output, max_length
+                tokenizer, row.system, user_text(row.instruction, row.input), row.output, max_length
             )
             for row in todo.itertuples(index=False)
         }

@@ -59,12 +59,15 @@ class RewardIndicator(Indicator):
 
     def prepare(self, frame: pd.DataFrame, todo: pd.DataFrame, ctx: RunContext) -> None:
         self.rm = ctx.model(load_sequence_classifier, self.options.reward_model)
-        tok, fmt = self.rm.tokenizer, self.options.reward_format
+        self.tokenize(todo, self.rm.tokenizer)
+
+    def tokenize(self, todo: pd.DataFrame, tokenizer: Any) -> None:
+        fmt = self.options.reward_format
         texts = [
-            format_pair(tok, fmt, user_text(row.instruction, row.input), row.output)
+            format_pair(tokenizer, fmt, user_text(row.instruction, row.input), row.output)
             for row in todo.itertuples(index=False)
         ]
-        ids = tok(texts, add_special_tokens=fmt != "chat")["input_ids"]
+        ids = tokenizer(texts, add_special_tokens=fmt != "chat")["input_ids"]
         self.ids = {i: seq[-self.options.max_length :] for i, seq in zip(todo.id, ids, strict=True)}
 
     def lengths(self, todo: pd.DataFrame) -> np.ndarray:
