@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,18 +71,24 @@ def matmul_peak(size: int, repeats: int = 5) -> float:
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
-def naive_ppl_ifd(pool: pd.DataFrame, sample: int, repeats: int = 3, seed: int = 0) -> float:
+def encoded_pool(tokenizer: Any, pool: pd.DataFrame) -> list:
+    """Every example's prompt, empty-user prompt and response ids, untruncated."""
+    return [
+        encode(tokenizer, row.system, user_text(row.instruction, row.input), row.output, 2048)
+        for row in pool.itertuples()
+    ]
+
+
+def naive_ppl_ifd(
+    lm: Any, pool: pd.DataFrame, sample: int, repeats: int = 3, seed: int = 0
+) -> float:
     """Seconds per example of an fp32, unbatched loop: two model(input_ids, labels) calls each.
 
     One warm-up example first (kernel set-up is not per-example work), then the median of
     `repeats` passes over the same random sample.
     """
-    lm = load_causal_lm("smollm2-135m-instruct", "cpu")
     rows = pool.sample(n=min(sample, len(pool)), random_state=seed)
-    encoded = [
-        encode(lm.tokenizer, row.system, user_text(row.instruction, row.input), row.output, 2048)
-        for row in rows.itertuples()
-    ]
+    encoded = encoded_pool(lm.tokenizer, rows)
 
     def score(e) -> None:
         for prefix in (e.prefix, e.alone):
@@ -100,28 +107,18 @@ def naive_ppl_ifd(pool: pd.DataFrame, sample: int, repeats: int = 3, seed: int =
     return statistics.median(times)
 
 
-def encoded_pool(pool: pd.DataFrame) -> list:
-    """Every example's prompt, empty-user prompt and response ids, untruncated."""
-    tok = load_causal_lm("smollm2-135m-instruct", "cpu").tokenizer
-    return [
-        encode(tok, row.system, user_text(row.instruction, row.input), row.output, 2048)
-        for row in pool.itertuples()
-    ]
-
-
 def tokens_processed(encoded: list) -> int:
     """Tokens the two passes feed through the model (both prompts, the response twice)."""
     return sum(len(e.prefix) + len(e.alone) + 2 * len(e.response) for e in encoded)
 
 
-def unavoidable_flops(encoded: list) -> float:
+def unavoidable_flops(model: Any, encoded: list) -> float:
     """Matmul FLOPs no implementation of our two passes can skip: a lower bound on their work.
 
     The decoder layers run on every token after the prompt start that all examples share (which
     is computed once), without padding; the LM head runs on response tokens only. Attention,
     norms and the like are left out.
     """
-    model = load_causal_lm("smollm2-135m-instruct", "cpu").model
     layers = sum(p.numel() for p in model.base_model.layers.parameters())
     head = model.get_output_embeddings().weight.numel()
     tokens = 0
@@ -195,14 +192,13 @@ def main() -> None:
         start = time.perf_counter()
         run_indicators(pool, ["ppl", "ifd"], IndicatorOptions(device="cpu"), Path(cache), False)
         batched = time.perf_counter() - start
-    naive = naive_ppl_ifd(pool, naive_sample) * len(pool)
-    params = sum(
-        p.numel() for p in load_causal_lm("smollm2-135m-instruct", "cpu").model.parameters()
-    )
-    encoded = encoded_pool(pool)
+    lm = load_causal_lm("smollm2-135m-instruct", "cpu")
+    naive = naive_ppl_ifd(lm, pool, naive_sample) * len(pool)
+    params = sum(p.numel() for p in lm.model.parameters())
+    encoded = encoded_pool(lm.tokenizer, pool)
     tokens = tokens_processed(encoded)
     achieved = 2 * params * tokens / batched / 1e9
-    floor = unavoidable_flops(encoded) / (peak * 1e9)
+    floor = unavoidable_flops(lm.model, encoded) / (peak * 1e9)
     plain, ours = embedding_rates(texts_of(pool))
     knn = knn_search(knn_n, 6, sk_queries)
 
