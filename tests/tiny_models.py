@@ -62,10 +62,7 @@ def save_tiny_llama(folder: Path, tokenizer: Any) -> Path:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return _save_random(folder, LlamaForCausalLM, config, tokenizer)
 
 
 def save_tiny_reward_model(folder: Path, texts: list[str]) -> Path:
@@ -80,7 +77,6 @@ def save_tiny_reward_model(folder: Path, texts: list[str]) -> Path:
         pad_token="<|padding|>",
         additional_special_tokens=["<|prompter|>", "<|assistant|>"],
     )
-    torch.manual_seed(0)
     config = GPTNeoXConfig(
         vocab_size=len(tok),
         hidden_size=32,
@@ -91,9 +87,7 @@ def save_tiny_reward_model(folder: Path, texts: list[str]) -> Path:
         pad_token_id=tok.pad_token_id,
         eos_token_id=tok.eos_token_id,
     )
-    GPTNeoXForSequenceClassification(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return _save_random(folder, GPTNeoXForSequenceClassification, config, tok)
 
 
 def save_tiny_unieval_model(folder: Path, texts: list[str]) -> Path:
@@ -103,7 +97,6 @@ def save_tiny_unieval_model(folder: Path, texts: list[str]) -> Path:
     tok = train_tokenizer(
         texts, ["<pad>", "</s>", "<unk>"], append="</s>", eos_token="</s>", pad_token="<pad>"
     )
-    torch.manual_seed(0)
     config = T5Config(
         vocab_size=len(tok),
         d_model=32,
@@ -115,6 +108,12 @@ def save_tiny_unieval_model(folder: Path, texts: list[str]) -> Path:
         pad_token_id=tok.pad_token_id,
         eos_token_id=tok.eos_token_id,
     )
-    T5ForConditionalGeneration(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
+    return _save_random(folder, T5ForConditionalGeneration, config, tok)
+
+
+def _save_random(folder: Path, model_class: Any, config: Any, tokenizer: Any) -> Path:
+    """Weights drawn from seed 0 (so every build of a model is the same), saved with `tokenizer`."""
+    torch.manual_seed(0)
+    model_class(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
     return folder
