@@ -15,42 +15,179 @@ from instructmining.errors import UserError
 
 
 @dataclass(frozen=True)
+class WorkspaceFile:
+    """One file (or folder) a workspace holds: its name inside the root, what it holds, and the
+    command that writes it (the report names that command when the file is missing)."""
+
+    name: str
+    holds: str
+    written_by: str
+
+
+# Every name a workspace holds; nothing outside this module spells one (docs/workspace.md).
+FILES: dict[str, WorkspaceFile] = {
+    "pool": WorkspaceFile(
+        "pool.parquet", "normalised examples, unique by id", "instructmining pool build"
+    ),
+    "eval": WorkspaceFile(
+        "eval.parquet", "the evaluation set fine-tunes are scored on", "instructmining run"
+    ),
+    "test_eval": WorkspaceFile(
+        "test_eval.parquet",
+        "a second evaluation set, reported, never optimised",
+        "instructmining run",
+    ),
+    "indicators": WorkspaceFile(
+        "indicators.parquet", "id and one column per indicator value", "instructmining indicators"
+    ),
+    "subsets": WorkspaceFile(
+        "subsets.parquet", "subset_id and id of each sampled subset", "instructmining sample"
+    ),
+    "mixtures": WorkspaceFile(
+        "subsets_mixtures.parquet", "each subset's share per source", "instructmining sample"
+    ),
+    "subset_indicators": WorkspaceFile(
+        "subset_indicators.parquet",
+        "mean indicators per subset (optional; computed when absent)",
+        "instructmining indicators --subsets",
+    ),
+    "experiment": WorkspaceFile(
+        "experiment.json",
+        "evaluation sets (relative paths) and fine-tuning config of the runs",
+        "instructmining experiment",
+    ),
+    "runs": WorkspaceFile(
+        "runs.parquet", "one row per fine-tune: subset, seed, losses", "instructmining experiment"
+    ),
+    "run_records": WorkspaceFile(
+        "runs",
+        "one JSON record per finished run, by config and evaluation set",
+        "instructmining experiment",
+    ),
+    "rule": WorkspaceFile("rule.json", "the fitted rule and its statistics", "instructmining fit"),
+    "selected": WorkspaceFile(
+        "selected.jsonl", "the selected examples, best first", "instructmining select"
+    ),
+    "selection": WorkspaceFile(
+        "selection.parquet",
+        "id, score, rank and selected of every pool example",
+        "instructmining select",
+    ),
+    "search": WorkspaceFile(
+        "search.parquet", "one row per trial of the size search", "instructmining search"
+    ),
+    "search_runs": WorkspaceFile(
+        "search_runs.parquet",
+        "the search's fine-tunes (kept out of runs.parquet)",
+        "instructmining search",
+    ),
+    "search_records": WorkspaceFile(
+        "search_runs", "run records of the search's fine-tunes", "instructmining search"
+    ),
+    "compare": WorkspaceFile(
+        "compare.parquet", "eval loss per selector and seed", "instructmining compare"
+    ),
+    "compare_summary": WorkspaceFile(
+        "compare_summary.parquet",
+        "per selector: mean, sd and the difference to the rule with its interval",
+        "instructmining compare",
+    ),
+    "compare_runs": WorkspaceFile(
+        "compare_runs.parquet", "the comparison's fine-tunes", "instructmining compare"
+    ),
+    "compare_records": WorkspaceFile(
+        "compare_runs", "run records of the comparison's fine-tunes", "instructmining compare"
+    ),
+    "report": WorkspaceFile(
+        "report.html", "the self-contained HTML report", "instructmining report"
+    ),
+    "cache": WorkspaceFile(
+        "cache", "indicator values by content and model identity", "instructmining indicators"
+    ),
+    "markers": WorkspaceFile(
+        "stages",
+        "completion markers: hashes of each stage's settings, inputs and outputs",
+        "instructmining run",
+    ),
+    "lock": WorkspaceFile(".lock", "the writer lock", "every command that writes"),
+}
+
+_MIXTURES_SUFFIX = "_mixtures.parquet"
+
+
+def _named(key: str) -> property:
+    entry = FILES[key]
+    return property(lambda self: self.root / entry.name, doc=entry.holds)
+
+
+def mixtures_beside(subsets: Path) -> Path:
+    """The mixtures table written with a subsets table: `<stem>_mixtures.parquet` beside it
+    (`WS/subsets_mixtures.parquet` in a workspace), one rule for CLI and pipeline."""
+    return subsets.with_name(f"{subsets.stem}{_MIXTURES_SUFFIX}")
+
+
+def selection_beside(selected: Path) -> Path:
+    """The ranking table written with a selection: `selection.parquet` in the same folder."""
+    return selected.parent / FILES["selection"].name
+
+
+@dataclass(frozen=True)
 class Workspace:
-    """Named paths of a workspace folder (see docs: data flow)."""
+    """Named paths of a workspace folder; `FILES` lists every one."""
 
     root: Path
 
-    @property
-    def pool(self) -> Path:
-        return self.root / "pool.parquet"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
 
-    @property
-    def indicators(self) -> Path:
-        return self.root / "indicators.parquet"
+    @classmethod
+    def of(cls, where: Workspace | str | Path) -> Workspace:
+        """The workspace itself, or the one rooted at a folder (API functions accept either)."""
+        return where if isinstance(where, Workspace) else cls(Path(where))
 
-    @property
-    def subsets(self) -> Path:
-        return self.root / "subsets.parquet"
+    pool = _named("pool")
+    indicators = _named("indicators")
+    subsets = _named("subsets")
+    mixtures = _named("mixtures")
+    subset_indicators = _named("subset_indicators")
+    experiment = _named("experiment")
+    runs = _named("runs")
+    rule = _named("rule")
+    selected = _named("selected")
+    selection = _named("selection")
+    search = _named("search")
+    search_runs = _named("search_runs")
+    compare = _named("compare")
+    compare_summary = _named("compare_summary")
+    compare_runs = _named("compare_runs")
+    report = _named("report")
+    cache = _named("cache")
+    markers = _named("markers")
 
-    @property
-    def runs(self) -> Path:
-        return self.root / "runs.parquet"
+    def path(self, key: str) -> Path:
+        """The path of a `FILES` entry by its key (stages declare inputs and outputs by key)."""
+        return self.root / FILES[key].name
 
-    @property
-    def rule(self) -> Path:
-        return self.root / "rule.json"
+    def eval_set(self, name: str) -> Path:
+        """An evaluation set copied into the workspace: `eval` or `test_eval`."""
+        return self.path(name)
 
-    @property
-    def search(self) -> Path:
-        return self.root / "search.parquet"
+    def marker(self, stage: str) -> Path:
+        return self.markers / f"{stage}.json"
 
-    @property
-    def compare(self) -> Path:
-        return self.root / "compare.parquet"
+    def relative(self, path: str | Path) -> str:
+        """How a file inside the workspace refers to another: relative to the root, so a moved
+        or copied workspace still finds it; a file outside stays absolute."""
+        path = Path(path).resolve()
+        try:
+            return path.relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
 
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
+    def resolve(self, stored: str | Path) -> Path:
+        """The path a `relative` string names (relative ones start at the root)."""
+        stored = Path(stored)
+        return stored if stored.is_absolute() else self.root / stored
 
     @contextlib.contextmanager
     def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
@@ -62,14 +199,14 @@ class Workspace:
         if self.root.exists() and not self.root.is_dir():
             raise UserError(f"{self.root}: not a folder (a workspace is a folder of tables)")
         created = _first_missing(self.root)
-        lock = FileLock(str(self.root / ".lock"))
+        lock = FileLock(str(self.path("lock")))
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=wait_seconds)
         except Timeout as exc:
             raise UserError(
                 f"{self.root}: another instructmining process is writing this workspace "
-                f"(lock {self.root / '.lock'}); wait for it to finish"
+                f"(lock {self.path('lock')}); wait for it to finish"
             ) from exc
         except OSError as exc:
             raise UserError(f"{self.root}: cannot write: {exc.strerror or exc}") from exc
@@ -115,4 +252,4 @@ def _first_missing(path: Path) -> Path | None:
 
 
 def _only_lock_files(folder: Path) -> bool:
-    return all(p.is_dir() or p.name == ".lock" for p in folder.rglob("*"))
+    return all(p.is_dir() or p.name == FILES["lock"].name for p in folder.rglob("*"))

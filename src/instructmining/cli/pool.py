@@ -15,6 +15,7 @@ from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.errors import UserError
 from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
 from instructmining.storage import write_parquet
+from instructmining.workspace import mixtures_beside
 
 pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -97,7 +98,7 @@ def sample(
     table = read_pool(pool, required=["id", "source"])
     chosen = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
     subset_table, mixtures = sample_subsets(table, subsets, size, seed, alpha, chosen)
-    mixtures_path = output.with_name(f"{output.stem}_mixtures.parquet")
+    mixtures_path = mixtures_beside(output)
     write_parquet(mixtures, mixtures_path)
     write_parquet(subset_table, output)
     shares = mixtures.drop(columns="subset_id")

@@ -20,6 +20,7 @@ def report(
 ) -> None:
     """Write one self-contained HTML page (plots and tables) of what the workspace holds."""
     from instructmining.report import build_report  # matplotlib loads only when reporting
+    from instructmining.workspace import Workspace
 
-    path = build_report(workspace, output or workspace / "report.html")
+    path = build_report(workspace, output or Workspace(workspace).report)
     typer.echo(f"wrote {path}")

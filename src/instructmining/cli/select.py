@@ -10,6 +10,7 @@ import typer
 from instructmining.cli.app import app
 from instructmining.cli.rule import console, print_table
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
+from instructmining.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +60,7 @@ def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> 
 def _default_indicators(folder: Path, given: Path | None) -> Path | None:
     if given is not None:
         return given
-    found = folder / "indicators.parquet"
+    found = Workspace(folder).indicators
     return found if found.exists() else None
 
 
@@ -96,7 +97,6 @@ def select(
     )
     from instructmining.selection.select import indicator_options
     from instructmining.storage import read_parquet
-    from instructmining.workspace import Workspace
 
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
@@ -178,7 +178,7 @@ def search(
     best = best_trial(found)
     test = "" if best["test_loss"] != best["test_loss"] else f", test loss {best['test_loss']:.4f}"
     console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}{test}")
-    console.print(f"wrote {workspace / 'search.parquet'}")
+    console.print(f"wrote {Workspace(workspace).search}")
 
 
 @app.command("compare")
@@ -222,4 +222,4 @@ def compare(
         "(diff = rule - selector, 95% CI; negative favours the rule)",
         {c: ".4f" for c in ("mean", "sd", "diff", "diff_low", "diff_high")} | {"p": ".2g"},
     )
-    console.print(f"wrote {workspace / 'compare.parquet'}")
+    console.print(f"wrote {Workspace(workspace).compare}")

@@ -18,6 +18,7 @@ from instructmining.errors import UserError
 from instructmining.hashing import hash_object
 from instructmining.models.loader import DEFAULT_LM, model_identity
 from instructmining.storage import write_json
+from instructmining.workspace import Workspace
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -98,19 +99,22 @@ def config_hash(config: ExperimentConfig) -> str:
 
 
 def save_settings(
-    workspace: Path,
+    workspace: Workspace | Path,
     eval_file: Path,
     config: ExperimentConfig,
     seeds: list[int],
     test_evals: dict[str, Path] | None = None,
 ) -> Path:
     """Record the evaluation set and config in WS/experiment.json, so that `search` and `compare`
-    train and evaluate the same way without repeating every option."""
-    path = Path(workspace) / "experiment.json"
+    train and evaluate the same way without repeating every option.
+
+    Files inside the workspace are stored relative to it, so a moved workspace still finds them."""
+    ws = Workspace.of(workspace)
+    path = ws.experiment
     write_json(
         {
-            "eval_file": str(Path(eval_file).resolve()),
-            "test_eval_files": {k: str(Path(v).resolve()) for k, v in (test_evals or {}).items()},
+            "eval_file": ws.relative(eval_file),
+            "test_eval_files": {k: ws.relative(v) for k, v in (test_evals or {}).items()},
             "config": config.model_dump(mode="json"),
             "config_hash": config_hash(config),
             "seeds": list(seeds),

@@ -56,9 +56,8 @@ def _eval_items(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(items[_EXAMPLE_FIELDS].to_dict("records"))
 
 
-def _subset_examples(workspace: Path, subsets: pd.DataFrame | None) -> dict[str, list[dict]]:
-    """subset_id -> its examples; subsets without example text are joined with WS/pool.parquet."""
-    ws = Workspace(Path(workspace))
+def _subset_examples(ws: Workspace, subsets: pd.DataFrame | None) -> dict[str, list[dict]]:
+    """subset_id -> its examples; subsets without example text are joined with the pool."""
     if subsets is None:
         subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
     elif not {"subset_id", "id"} <= set(subsets.columns):
@@ -119,7 +118,7 @@ def _row(task: RunTask, outcome: RunResult | BaseException, keys: dict[str, str]
 
 
 def run_experiments(
-    workspace: Path,
+    workspace: Workspace | Path,
     eval_file: Path,
     config: ExperimentConfig,
     seeds: list[int] | None = None,
@@ -142,8 +141,9 @@ def run_experiments(
     seeds = [config.seed] if seeds is None else sorted(set(seeds))
     if not seeds:
         raise UserError("no seeds given")
-    runs_path = Path(runs_path) if runs_path else Workspace(Path(workspace)).runs
-    examples = _subset_examples(Path(workspace), subsets)
+    ws = Workspace.of(workspace)
+    runs_path = Path(runs_path) if runs_path else ws.runs
+    examples = _subset_examples(ws, subsets)
     evals = (("", _eval_items(Path(eval_file))),)
     evals += tuple((name, _eval_items(Path(p))) for name, p in sorted((test_evals or {}).items()))
     keys = {"config_hash": config_hash(config), "eval_hash": hash_object(evals)}

@@ -93,8 +93,7 @@ class Pipeline:
                     self._unless_done(name, step)
                 else:
                     step()
-        report = self.ws.root / "report.html"
-        comparison = self.ws.root / "compare_summary.parquet"
+        report, comparison = self.ws.report, self.ws.compare_summary
         return PipelineResult(
             workspace=self.ws.root,
             rule=self.ws.rule,
@@ -104,32 +103,19 @@ class Pipeline:
 
     # Stages computed from workspace tables: skipped when their inputs and settings are unchanged.
     _derived: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-        "fit": (
-            ("runs.parquet", "indicators.parquet", "subsets.parquet"),
-            ("rule.json",),
-        ),
-        "select": (
-            ("rule.json", "pool.parquet", "indicators.parquet"),
-            ("selected.jsonl", "selection.parquet"),
-        ),
-        "search": (
-            ("rule.json", "pool.parquet", "indicators.parquet", "experiment.json"),
-            ("search.parquet",),
-        ),
-        "compare": (
-            ("rule.json", "pool.parquet", "indicators.parquet", "experiment.json"),
-            ("compare.parquet", "compare_summary.parquet"),
-        ),
+        "fit": (("runs", "indicators", "subsets"), ("rule",)),
+        "select": (("rule", "pool", "indicators"), ("selected", "selection")),
+        "search": (("rule", "pool", "indicators", "experiment"), ("search",)),
+        "compare": (("rule", "pool", "indicators", "experiment"), ("compare", "compare_summary")),
         "report": (
-            ("pool.parquet", "indicators.parquet", "runs.parquet", "rule.json")
-            + ("search.parquet", "compare.parquet", "selection.parquet"),
-            ("report.html",),
+            ("pool", "indicators", "runs", "rule", "search", "compare", "selection"),
+            ("report",),
         ),
     }
 
     def _unless_done(self, stage: str, step: Callable[[], None]) -> None:
         inputs, outputs = self._derived[stage]
-        files = [self.ws.root / name for name in inputs]
+        files = [self.ws.path(key) for key in inputs]
         settings = getattr(self.cfg, stage)
         key = hash_object(
             [
@@ -140,8 +126,9 @@ class Pipeline:
         if settings is None or settings is False:
             step()
             return
-        if is_done(self.ws.root, stage, key, [self.ws.root / name for name in outputs]):
-            console.print(f"up to date: {', '.join(outputs)}")
+        done = [self.ws.path(name) for name in outputs]
+        if is_done(self.ws.root, stage, key, done):
+            console.print(f"up to date: {', '.join(p.name for p in done)}")
             return
         step()
         mark_done(self.ws.root, stage, key)
@@ -178,7 +165,7 @@ class Pipeline:
         from instructmining.data import read_examples, write_pool
 
         paths = _paths(spec.path, self.base)
-        target = self.ws.root / f"{name}.parquet"
+        target = self.ws.eval_set(name)
         inputs = hash_object([spec.model_dump(), _files_hash(paths)])
         if is_done(self.ws.root, name, inputs, [target]):
             return target
@@ -235,7 +222,7 @@ class Pipeline:
         from instructmining.sampling import sample_subsets
 
         cfg = self.cfg.sampling
-        mixtures_path = self.ws.root / "subsets_mixtures.parquet"
+        mixtures_path = self.ws.mixtures
         inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
         if is_done(self.ws.root, "subsets", inputs, [self.ws.subsets, mixtures_path]):
             console.print(f"up to date: {self.ws.subsets}")
@@ -320,7 +307,7 @@ class Pipeline:
         pool = read_parquet(self.ws.pool)
         n = resolve_size(len(pool), top=cfg.top, fraction=cfg.fraction)
         ranked = self._ranking("rule")
-        output = self.ws.root / "selected.jsonl"
+        output = self.ws.selected
         write_selection(select_top(pool, ranked, n), ranked, output)
         console.print(f"selected {n} of {len(pool)}: {output}")
 
@@ -368,7 +355,7 @@ class Pipeline:
             read_parquet(self.ws.pool), rankings, evaluate, list(range(cfg.seeds)), cfg.n
         )
         write_parquet(runs, self.ws.compare)
-        write_parquet(summary, self.ws.root / "compare_summary.parquet")
+        write_parquet(summary, self.ws.compare_summary)
 
     def report(self) -> None:
         from instructmining.report import build_report
@@ -376,7 +363,7 @@ class Pipeline:
         if not self.cfg.report:
             console.print("report: off")
             return
-        path = build_report(self.ws.root, self.ws.root / "report.html")
+        path = build_report(self.ws, self.ws.report)
         console.print(f"report: {path}")
 
 

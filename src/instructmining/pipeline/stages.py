@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from instructmining.storage import write_json
+from instructmining.workspace import Workspace
 
 
 def marker_path(workspace: Path, stage: str) -> Path:
-    return workspace / "stages" / f"{stage}.json"
+    return Workspace(workspace).marker(stage)
 
 
 def is_done(workspace: Path, stage: str, inputs_hash: str, outputs: list[Path]) -> bool:

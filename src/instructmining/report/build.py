@@ -9,19 +9,20 @@ from instructmining.report.html import page
 from instructmining.report.sections import SECTIONS
 from instructmining.report.tables import load_inputs
 from instructmining.storage import atomic_open
+from instructmining.workspace import Workspace
 
 
-def render_report(workspace: Path) -> str:
+def render_report(workspace: Workspace | Path) -> str:
     """The report's HTML for `workspace`: every section, with a note where a table is missing."""
-    workspace = Path(workspace)
-    if not workspace.is_dir():
-        raise UserError(f"{workspace}: no such workspace folder")
-    inputs = load_inputs(workspace)
+    ws = Workspace.of(workspace)
+    if not ws.root.is_dir():
+        raise UserError(f"{ws.root}: no such workspace folder")
+    inputs = load_inputs(ws)
     sections = [(s.id, s.title, s.render(inputs)) for s in SECTIONS]
-    return page("InstructMining report", f"workspace {workspace.resolve().name}", sections)
+    return page("InstructMining report", f"workspace {ws.root.resolve().name}", sections)
 
 
-def build_report(workspace: Path, output: Path) -> Path:
+def build_report(workspace: Workspace | Path, output: Path) -> Path:
     """Write one self-contained HTML report of `workspace` to `output` (atomically)."""
     text = render_report(workspace)
     with atomic_open(output) as fh:

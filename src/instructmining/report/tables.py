@@ -16,29 +16,34 @@ from instructmining.errors import UserError
 from instructmining.report.html import esc, note
 from instructmining.report.rule_view import RuleView, rule_view
 from instructmining.storage import read_parquet
+from instructmining.workspace import FILES, Workspace
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    file: str
+    key: str  # a workspace.FILES key: the file's name and the command that writes it
     required: tuple[str, ...]
-    command: str
+
+    @property
+    def file(self) -> str:
+        return FILES[self.key].name
+
+    @property
+    def command(self) -> str:
+        return FILES[self.key].written_by
 
 
+# The tables the report reads, with the columns each must have.
 TABLES: dict[str, TableSpec] = {
-    "pool": TableSpec("pool.parquet", ("id", "source"), "instructmining pool build"),
-    "indicators": TableSpec("indicators.parquet", ("id",), "instructmining indicators"),
-    "subsets": TableSpec("subsets.parquet", ("subset_id", "id"), "instructmining sample"),
-    "subset_indicators": TableSpec(
-        "subset_indicators.parquet", ("subset_id",), "instructmining fit"
-    ),
-    "runs": TableSpec("runs.parquet", ("subset_id", "eval_loss"), "instructmining experiment"),
-    "rule": TableSpec("rule.json", (), "instructmining fit"),
-    "search": TableSpec("search.parquet", ("trial", "n", "eval_loss"), "instructmining search"),
-    "compare": TableSpec(
-        "compare.parquet", ("selector", "seed", "n", "eval_loss"), "instructmining compare"
-    ),
-    "selection": TableSpec("selection.parquet", ("id", "score", "rank"), "instructmining select"),
+    "pool": TableSpec("pool", ("id", "source")),
+    "indicators": TableSpec("indicators", ("id",)),
+    "subsets": TableSpec("subsets", ("subset_id", "id")),
+    "subset_indicators": TableSpec("subset_indicators", ("subset_id",)),
+    "runs": TableSpec("runs", ("subset_id", "eval_loss")),
+    "rule": TableSpec("rule", ()),
+    "search": TableSpec("search", ("trial", "n", "eval_loss")),
+    "compare": TableSpec("compare", ("selector", "seed", "n", "eval_loss")),
+    "selection": TableSpec("selection", ("id", "score", "rank")),
 }
 
 
@@ -65,11 +70,12 @@ class ReportInputs:
         return note(f"{esc(spec.file)}: not computed yet: run <code>{esc(spec.command)}</code>")
 
 
-def load_inputs(root: Path) -> ReportInputs:
-    """Read every known table present in `root`."""
-    inputs = ReportInputs(root=root)
+def load_inputs(workspace: Workspace | Path) -> ReportInputs:
+    """Read every known table present in the workspace."""
+    ws = Workspace.of(workspace)
+    inputs = ReportInputs(root=ws.root)
     for name, spec in TABLES.items():
-        path = root / spec.file
+        path = ws.path(spec.key)
         if not path.exists():
             continue
         try:

@@ -46,10 +46,10 @@ def _runs_hash(runs: pd.DataFrame) -> str:
 
 
 def load_fit_table(
-    workspace: str | Path, config_hash: str | None = None, eval_hash: str | None = None
+    workspace: Workspace | str | Path, config_hash: str | None = None, eval_hash: str | None = None
 ) -> FitTable:
     """Join a workspace's finished runs with its subsets' mean indicators."""
-    ws = Workspace(Path(workspace))
+    ws = Workspace.of(workspace)
     runs = read_parquet(ws.runs, required=["subset_id", "eval_loss", "status"])
     ok = runs[runs["status"] == "ok"]
     base = ok[ok["subset_id"] == BASE_SUBSET]
@@ -119,7 +119,7 @@ def _single(df: pd.DataFrame, column: str) -> str | None:
 
 def _subset_means(ws: Workspace) -> tuple[pd.DataFrame, dict[str, str]]:
     """Per-subset indicator means: the stored table if the workspace has one, else computed."""
-    stored = ws.root / "subset_indicators.parquet"
+    stored = ws.subset_indicators
     if stored.exists():
         means = read_parquet(stored, required=["subset_id"])
         return means, {"subset_indicators": hash_file(stored)}

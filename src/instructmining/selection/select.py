@@ -18,6 +18,7 @@ from instructmining.errors import UserError
 from instructmining.rule.model import Rule
 from instructmining.selection.selectors import Selector, get_selector
 from instructmining.storage import atomic_path
+from instructmining.workspace import selection_beside
 
 RECORD_COLUMNS = ["id", "source", "instruction", "input", "output", "system"]
 
@@ -151,7 +152,7 @@ def write_selection(selected: pd.DataFrame, ranked: pd.DataFrame, out: str | Pat
 
     Both are written to temporary files first and renamed only when both are complete."""
     out = Path(out)
-    table_path = out.parent / "selection.parquet"
+    table_path = selection_beside(out)
     table = ranked.copy()
     table["selected"] = table["id"].isin(set(selected["id"]))
     with atomic_path(out) as tmp_jsonl, atomic_path(table_path) as tmp_table:

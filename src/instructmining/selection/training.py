@@ -38,14 +38,15 @@ class Settings:
 
 
 def experiment_settings(
-    workspace: Path, eval_file: Path | None = None, preset_name: str | None = None
+    workspace: Workspace | Path, eval_file: Path | None = None, preset_name: str | None = None
 ) -> Settings:
     """Evaluation files and fine-tuning config: given ones first, then those recorded in the
     workspace's experiment.json (the pipeline writes it), then the cpu-small preset."""
     from instructmining.experiments import preset
 
+    ws = Workspace.of(workspace)
     recorded: dict[str, Any] = {}
-    saved = Path(workspace) / "experiment.json"
+    saved = ws.experiment
     if saved.exists():
         try:
             recorded = json.loads(saved.read_text(encoding="utf-8"))
@@ -56,7 +57,7 @@ def experiment_settings(
             raise UserError(
                 f"{workspace}: no evaluation set recorded (experiment.json); pass --eval FILE"
             )
-        eval_file = Path(recorded["eval_file"])
+        eval_file = ws.resolve(recorded["eval_file"])
     if not Path(eval_file).is_file():
         raise UserError(f"{eval_file}: no such evaluation file")
     if preset_name is not None or not isinstance(recorded.get("config"), dict):
@@ -64,7 +65,7 @@ def experiment_settings(
     else:
         config = preset("cpu-small", **recorded["config"])
     test = next(iter((recorded.get("test_eval_files") or {}).values()), None)
-    return Settings(Path(eval_file), config, Path(test) if test else None)
+    return Settings(Path(eval_file), config, ws.resolve(test) if test else None)
 
 
 def train_jobs(
@@ -130,7 +131,7 @@ def search_objective(
 ) -> Objective:
     """Eval loss after fine-tuning on the top n of `ranked` (and the loss on `test_eval`,
     which the search reports but does not optimise)."""
-    runs_path = Workspace(Path(workspace)).root / "search_runs.parquet"
+    runs_path = Workspace.of(workspace).search_runs
     test_evals = {TEST_EVAL: test_eval} if test_eval is not None else None
 
     def objective(n: int) -> dict[str, float]:
@@ -151,7 +152,7 @@ def compare_evaluator(
     workspace: Path, eval_file: Path, config: Any, progress: bool = True, executor: Any = None
 ) -> Evaluate:
     """Train comparison jobs into compare_runs.parquet; eval loss per job."""
-    runs_path = Path(workspace) / "compare_runs.parquet"
+    runs_path = Workspace.of(workspace).compare_runs
 
     def evaluate(jobs: list[Job]) -> list[float]:
         found = train_jobs(
@@ -169,7 +170,7 @@ def _pool_and_indicators(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | No
 
 
 def search_workspace(
-    workspace: Path,
+    workspace: Workspace | Path,
     rule: Rule,
     n_min: int,
     n_max: int | None,
@@ -187,7 +188,7 @@ def search_workspace(
 
     `test_eval` (default: the workspace's recorded test set) is reported for every trial, not
     optimised: the search's own eval loss is optimistic for the n it picks."""
-    ws = Workspace(Path(workspace))
+    ws = Workspace.of(workspace)
     if test_eval is not None and not Path(test_eval).is_file():
         raise UserError(f"{test_eval}: no such evaluation file")
     with ws.lock():
@@ -225,7 +226,7 @@ def search_workspace(
 
 
 def compare_workspace(
-    workspace: Path,
+    workspace: Workspace | Path,
     rule: Rule,
     n: int,
     seeds: int = 5,
@@ -239,7 +240,7 @@ def compare_workspace(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rule's top n against random n and baselines over seeds 0..seeds-1; runs saved to
     compare.parquet, (runs, summary) returned."""
-    ws = Workspace(Path(workspace))
+    ws = Workspace.of(workspace)
     for name in baselines:
         if name in ("rule", "random"):
             raise UserError(f"--baselines: {name} is always compared")

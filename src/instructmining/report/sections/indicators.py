@@ -10,6 +10,7 @@ import pandas as pd
 from instructmining.report.figures import color_for, data_uri, new_figure, style_axes
 from instructmining.report.html import image, note, table
 from instructmining.report.tables import ReportInputs
+from instructmining.workspace import FILES
 
 HIGH_CORRELATION = 0.8
 
@@ -28,10 +29,11 @@ def render_distributions(inputs: ReportInputs) -> str:
     indicators = inputs.tables["indicators"]
     columns = indicator_columns(indicators)
     if not columns:
-        return note("indicators.parquet has no numeric indicator columns")
+        return note(f"{FILES['indicators'].name} has no numeric indicator columns")
     data = inputs.tables["pool"][["id", "source"]].merge(indicators, on="id", how="inner")
     if data.empty:
-        return note("no id of indicators.parquet is in pool.parquet", problem=True)
+        names = FILES["indicators"].name, FILES["pool"].name
+        return note("no id of {} is in {}".format(*names), problem=True)
     sources = sorted(data["source"].astype(str).unique())
     data["source"] = data["source"].astype(str)
     medians = data.groupby("source")[columns].median()
