@@ -74,3 +74,21 @@ def test_rule_view_reads_other_shapes() -> None:
     assert rule.model_comparison == [{"model": "ols", "cv_r2": 0.4}, {"model": "gbm", "cv_r2": 0.1}]
     assert not rule_view({"indicators": ["x"], "intercept": 1.0}).can_predict
     assert not rule_view({"stats": "not a dict"}).stats
+
+
+def test_seed_noise_weighs_subsets_by_their_seed_count() -> None:
+    """One formula everywhere (outcomes.pooled_sd): a subset run with five seeds weighs four times
+    a subset run with two, which an unweighted root-mean-square of per-subset sds does not."""
+    from instructmining.outcomes import pooled_sd
+    from instructmining.rule.fit import _noise
+
+    five = [1.0, 1.2, 0.8, 1.1, 0.9]
+    runs = pd.DataFrame(
+        {"subset_id": ["a"] * 5 + ["b"] * 2 + ["__base__"], "eval_loss": [*five, 2.0, 2.4, 3.0]}
+    )
+    expected = np.sqrt((np.var(five, ddof=1) * 4 + np.var([2.0, 2.4], ddof=1) * 1) / 5)
+    assert seed_noise(runs) == pytest.approx(expected)
+    per_subset = runs[runs["subset_id"] != "__base__"].groupby("subset_id")["eval_loss"]
+    table = pd.DataFrame({"eval_loss": [1.0, 2.2], "seed_sd": per_subset.std(), "n_seeds": [5, 2]})
+    assert _noise(table)["seed_sd"] == pytest.approx(expected)
+    assert pooled_sd(np.array([0.1, np.nan]), np.array([3, 1])) == pytest.approx(0.1)

@@ -15,6 +15,7 @@ from instructmining.distributed.options import (
 )
 from instructmining.errors import UserError
 from instructmining.experiments import preset, run_experiments, save_settings, summarize
+from instructmining.pipeline.config import ExperimentsConfig, default_of
 from instructmining.workspace import Workspace
 
 _PRESET_HELP = (
@@ -58,7 +59,9 @@ def experiment(
     base_model: Annotated[
         str | None, typer.Option(help="HF id, local folder, .gguf file or bundled alias.")
     ] = None,
-    preset_name: Annotated[str, typer.Option("--preset", help=_PRESET_HELP)] = "cpu-small",
+    preset_name: Annotated[str, typer.Option("--preset", help=_PRESET_HELP)] = default_of(
+        ExperimentsConfig, "preset"
+    ),
     seeds: Annotated[str, typer.Option(help="Training seeds, e.g. 0,1,2.")] = "0",
     test_eval: Annotated[
         list[str] | None, typer.Option(help="Extra eval set NAME=FILE (test_loss__NAME).")

@@ -23,10 +23,11 @@ from instructmining.indicators.options import DEFAULT_REWARD_MODEL, DEFAULT_UNIE
 from instructmining.indicators.output import write_indicators
 from instructmining.indicators.registry import instantiate
 from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_availability
+from instructmining.pipeline.config import IndicatorsConfig, default_of
 from instructmining.storage import read_parquet, write_parquet
 from instructmining.workspace import Workspace
 
-DEFAULT_NAMES = "length,mtld,ppl,ifd,knn"
+DEFAULT_NAMES = ",".join(default_of(IndicatorsConfig, "names"))
 console = Console(stderr=True)
 
 
@@ -84,7 +85,9 @@ def indicators(
     length_tokenizer: Annotated[
         str | None, typer.Option(help="Tokenizer for lengths (default: the --lm's).")
     ] = None,
-    k: Annotated[int, typer.Option("--k", help="Neighbour rank for knn{k}.")] = 6,
+    k: Annotated[int, typer.Option("--k", help="Neighbour rank for knn{k}.")] = default_of(
+        IndicatorsConfig, "k"
+    ),
     knn_reference: Annotated[
         Path | None, typer.Option(help="Reference set for knn (default: the pool itself).")
     ] = None,
@@ -92,7 +95,9 @@ def indicators(
     batch_size: Annotated[
         int | None, typer.Option(help="Examples per batch (default: per indicator).")
     ] = None,
-    max_length: Annotated[int, typer.Option(help="Token limit per model input.")] = 2048,
+    max_length: Annotated[int, typer.Option(help="Token limit per model input.")] = default_of(
+        IndicatorsConfig, "max_length"
+    ),
     fp32: Annotated[bool, typer.Option("--fp32", help="No bf16 autocast.")] = False,
     cache: Annotated[
         Path | None, typer.Option(help="Cache folder (default: WS/cache beside the output).")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from instructmining.cli.app import app
+from instructmining.pipeline.config import FitConfig, default_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,10 +97,16 @@ def fit(
             help="Rank indicator sets by cv (cross-validated R²), cv-1se (fewest indicators "
             "within one standard error of the best) or paper."
         ),
-    ] = "cv",
-    model: Annotated[str, typer.Option(help="ols, ridge, lasso or gbm.")] = "ols",
-    max_indicators: Annotated[int, typer.Option(help="Largest indicator set tried.")] = 3,
-    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    ] = default_of(FitConfig, "criterion"),
+    model: Annotated[str, typer.Option(help="ols, ridge, lasso or gbm.")] = default_of(
+        FitConfig, "model"
+    ),
+    max_indicators: Annotated[int, typer.Option(help="Largest indicator set tried.")] = default_of(
+        FitConfig, "max_indicators"
+    ),
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = default_of(
+        FitConfig, "folds"
+    ),
     indicators: Annotated[
         str | None, typer.Option(help="Comma-separated candidate columns (default: all).")
     ] = None,

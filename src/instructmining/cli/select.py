@@ -10,6 +10,7 @@ import typer
 from instructmining.cli.app import app
 from instructmining.cli.rule import console, print_table
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
+from instructmining.pipeline.config import CompareConfig, SearchConfig, default_of
 from instructmining.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -130,7 +131,9 @@ def search(
     rule: RuleOpt = None,
     n_min: Annotated[int, typer.Option("--min", help="Smallest n.")] = 100,
     n_max: Annotated[int | None, typer.Option("--max", help="Largest n (default: pool).")] = None,
-    trials: Annotated[int, typer.Option(help="Trials (fine-tunes, fewer if n repeats).")] = 10,
+    trials: Annotated[
+        int, typer.Option(help="Trials (fine-tunes, fewer if n repeats).")
+    ] = default_of(SearchConfig, "trials"),
     time_budget: Annotated[float | None, typer.Option(help="Stop after this many s.")] = None,
     eval_file: EvalOpt = None,
     test_eval: Annotated[
@@ -186,7 +189,9 @@ def compare(
     workspace: Annotated[Path, typer.Argument(help="Workspace with pool.parquet.")],
     n: Annotated[int, typer.Option("--n", help="Examples per selection.")],
     rule: RuleOpt = None,
-    seeds: Annotated[int, typer.Option(help="Seeds 0..S-1 (selection and training).")] = 5,
+    seeds: Annotated[int, typer.Option(help="Seeds 0..S-1 (selection and training).")] = default_of(
+        CompareConfig, "seeds"
+    ),
     baselines: Annotated[
         str, typer.Option(help="Comma-separated: ifd, reward, length, ppl, mtld, knn.")
     ] = "",

@@ -4,10 +4,11 @@ The measured losses are the outcomes the quality rule is fitted to.
 """
 
 from instructmining.experiments.config import ExperimentConfig, config_hash, preset, save_settings
-from instructmining.experiments.records import BASELINE, RUN_COLUMNS
+from instructmining.experiments.records import RUN_COLUMNS
 from instructmining.experiments.runner import RunTask, run_experiments
-from instructmining.experiments.summary import seed_noise, summarize
+from instructmining.experiments.summary import summarize
 from instructmining.experiments.train import RunResult, finetune_and_evaluate
+from instructmining.outcomes import BASELINE, seed_noise
 
 __all__ = [
     "BASELINE",

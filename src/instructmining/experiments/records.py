@@ -18,8 +18,6 @@ import pandas as pd
 from instructmining.hashing import hash_object
 from instructmining.storage import write_json
 
-BASELINE = "__base__"
-
 RUN_COLUMNS = [
     "subset_id",
     "seed",

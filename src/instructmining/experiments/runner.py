@@ -16,17 +16,20 @@ from typing import Any
 
 import pandas as pd
 
+from instructmining.data.example import POOL_COLUMNS
 from instructmining.distributed.executor import Executor, default_executor
 from instructmining.errors import UserError
 from instructmining.experiments import records
 from instructmining.experiments.config import ExperimentConfig, config_hash
 from instructmining.experiments.train import RunResult, StepCallback, finetune_and_evaluate
 from instructmining.hashing import hash_object
+from instructmining.outcomes import BASELINE
 from instructmining.progress import progress_bar
 from instructmining.storage import read_parquet, write_parquet
 from instructmining.workspace import Workspace
 
-_EXAMPLE_FIELDS = ["id", "instruction", "input", "output", "system"]
+# What a fine-tune reads of each example: the pool record without its source.
+_EXAMPLE_FIELDS = [c for c in POOL_COLUMNS if c != "source"]
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,8 @@ def _subset_examples(ws: Workspace, subsets: pd.DataFrame | None) -> dict[str, l
     elif not {"subset_id", "id"} <= set(subsets.columns):
         raise UserError("subsets table needs columns subset_id and id")
     subsets = subsets.astype({"subset_id": "string", "id": "string"})
-    if records.BASELINE in set(subsets["subset_id"]):
-        raise UserError(f"subset_id {records.BASELINE!r} is reserved for the base model's run")
+    if BASELINE in set(subsets["subset_id"]):
+        raise UserError(f"subset_id {BASELINE!r} is reserved for the base model's run")
     if not {"instruction", "output"} <= set(subsets.columns):
         pool = read_parquet(ws.pool, required=["id", "instruction", "output"])
         pool = pool.astype({"id": "string"}).drop_duplicates("id")
@@ -148,11 +151,11 @@ def run_experiments(
     evals += tuple((name, _eval_items(Path(p))) for name, p in sorted((test_evals or {}).items()))
     keys = {"config_hash": config_hash(config), "eval_hash": hash_object(evals)}
     folder = records.record_dir(runs_path, keys["config_hash"], keys["eval_hash"])
-    subset_hashes = {records.BASELINE: records.subset_hash([])}
+    subset_hashes = {BASELINE: records.subset_hash([])}
     for sid, items in examples.items():
         subset_hashes[sid] = records.subset_hash([e["id"] for e in items])
 
-    plan = [(records.BASELINE, 0, ())] + [
+    plan = [(BASELINE, 0, ())] + [
         (sid, seed, tuple(ex))
         for sid, ex in examples.items()
         for seed in sorted(set(seeds) | set((extra_seeds or {}).get(sid, [])))

@@ -1,7 +1,7 @@
 """Does the data matter more than the dice? Spread of eval loss across subsets vs seed noise.
 
 A rule fitted to eval losses is only meaningful when subsets differ by more than retraining the
-same subset with another seed does (docs/pilot.md: at 1 epoch they did not).
+same subset with another seed does (docs/findings.md: at 1 epoch and lr 3e-4 they did not).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from instructmining.experiments.records import BASELINE
+from instructmining.outcomes import BASELINE, seed_noise
 
 # Spread (sd across subsets) this many times the seed sd counts as standing above the noise.
 _ABOVE_NOISE = 2.0
@@ -49,15 +49,6 @@ def summarize(runs: pd.DataFrame) -> str:
         )
         lines.append(f"spread / noise = {ratio:.1f}: the spread across subsets {verdict}")
     return "\n".join(lines)
-
-
-def seed_noise(trained: pd.DataFrame) -> float:
-    """Pooled within-subset sd of eval loss, over subsets run with 2+ seeds (NaN if none)."""
-    groups = [g["eval_loss"] for _, g in trained.groupby("subset_id") if len(g) > 1]
-    if not groups:
-        return math.nan
-    dof = sum(len(g) - 1 for g in groups)
-    return math.sqrt(sum(g.var(ddof=1) * (len(g) - 1) for g in groups) / dof)
 
 
 def _fmt(value: float) -> str:

@@ -7,11 +7,13 @@ together (the demo config ships inside the package beside its data).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,12 +22,67 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from instructmining.errors import UserError
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _one_of(registry: Callable[[], Iterable[str]]) -> AfterValidator:
+    """Accept a name its registry knows; the registry is imported only when a value is checked,
+    so reading a config stays light while the allowed values have one source."""
+
+    def check(value: str) -> str:
+        allowed = list(registry())
+        if value not in allowed:
+            quoted = [repr(a) for a in allowed]
+            expected = (
+                ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+            )
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": expected}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _presets() -> Iterable[str]:
+    from instructmining.experiments.config import PRESETS
+
+    return PRESETS
+
+
+def _criteria() -> Iterable[str]:
+    from instructmining.rule.combos import CRITERIA
+
+    return CRITERIA
+
+
+def _models() -> Iterable[str]:
+    from instructmining.rule.learners import MODELS
+
+    return MODELS
+
+
+def _baselines() -> Iterable[str]:
+    from instructmining.selection.selectors import BASELINES
+
+    return BASELINES
+
+
+Preset = Annotated[str, _one_of(_presets)]
+Criterion = Annotated[str, _one_of(_criteria)]
+Model = Annotated[str, _one_of(_models)]
+Baseline = Annotated[str, _one_of(_baselines)]
+
+
+def default_of(section: type[BaseModel], name: str) -> Any:
+    """A setting's default, for the CLI option of the same setting (one source for both)."""
+    return section.model_fields[name].get_default(call_default_factory=True)
 
 
 class PoolFile(_Strict):
@@ -86,7 +143,7 @@ class EvalSet(_Strict):
 class ExperimentsConfig(_Strict):
     eval: EvalSet
     test_eval: EvalSet | None = None
-    preset: Literal["cpu-small", "paper"] = "cpu-small"
+    preset: Preset = "cpu-small"
     overrides: dict[str, Any] = Field(default_factory=dict)
     seeds: list[int] = Field(default_factory=lambda: [0])
     noise_subsets: int = Field(
@@ -96,9 +153,9 @@ class ExperimentsConfig(_Strict):
 
 
 class FitConfig(_Strict):
-    criterion: Literal["cv", "paper"] = "cv"
-    model: Literal["ols", "ridge", "lasso", "gbm"] = "ols"
-    max_indicators: PositiveInt = 2
+    criterion: Criterion = "cv"
+    model: Model = "ols"
+    max_indicators: PositiveInt = 3
     folds: PositiveInt = 5
 
 
@@ -110,7 +167,7 @@ class SelectConfig(_Strict):
 class SearchConfig(_Strict):
     min: PositiveInt
     max: PositiveInt
-    trials: PositiveInt = 6
+    trials: PositiveInt = 10
     time_budget: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
@@ -122,8 +179,10 @@ class SearchConfig(_Strict):
 
 class CompareConfig(_Strict):
     n: PositiveInt
-    seeds: PositiveInt = 3
-    baselines: list[str] = Field(default_factory=list)
+    seeds: int = Field(5, ge=2, description="seeds 0..S-1; two or more measure the noise")
+    baselines: list[Baseline] = Field(
+        default_factory=list, description="selectors besides the rule and random (always run)"
+    )
 
 
 class RunConfig(_Strict):

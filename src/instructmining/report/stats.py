@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from instructmining.outcomes import BASELINE, seed_noise  # noqa: F401 (the report's stats)
 from instructmining.report.rule_view import RuleView
-
-BASE_SUBSET = "__base__"
 
 
 @dataclass(frozen=True)
@@ -41,19 +40,9 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[keep]
 
 
-def seed_noise(runs: pd.DataFrame) -> float:
-    """Pooled within-subset standard deviation of eval loss over subsets run with several seeds."""
-    groups = runs[runs["subset_id"] != BASE_SUBSET].groupby("subset_id")["eval_loss"]
-    var, n = groups.var(ddof=1), groups.count()
-    dof = (n - 1)[n > 1]
-    if dof.sum() == 0:
-        return float("nan")
-    return float(np.sqrt((var[n > 1] * dof).sum() / dof.sum()))
-
-
 def measured_log_loss(runs: pd.DataFrame) -> pd.Series:
     """Log of the mean eval loss over seeds per subset: the target `instructmining fit` uses."""
-    subsets = runs[runs["subset_id"] != BASE_SUBSET]
+    subsets = runs[runs["subset_id"] != BASELINE]
     return np.log(subsets["eval_loss"].astype(float).groupby(subsets["subset_id"]).mean())
 
 

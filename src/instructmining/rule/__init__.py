@@ -3,7 +3,7 @@
 from instructmining.rule.fit import FitResult, fit_rule
 from instructmining.rule.model import Rule, load_rule
 from instructmining.rule.published import PUBLISHED_RULES
-from instructmining.rule.table import TARGET, FitTable, load_fit_table
+from instructmining.rule.table import TARGET, FitTable, fit_table, load_fit_table
 
 __all__ = [
     "PUBLISHED_RULES",
@@ -12,6 +12,7 @@ __all__ = [
     "FitTable",
     "Rule",
     "fit_rule",
+    "fit_table",
     "load_fit_table",
     "load_rule",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from instructmining.errors import UserError
+from instructmining.outcomes import pooled_sd
 from instructmining.rule.combos import (
     ablation,
     count_combinations,
@@ -138,7 +139,9 @@ def _noise(table: pd.DataFrame) -> dict[str, float]:
     if "eval_loss" in table.columns:
         out["between_subset_sd"] = float(table["eval_loss"].std(ddof=1))
     if "seed_sd" in table.columns and table["seed_sd"].notna().any():
-        out["seed_sd"] = float(np.sqrt(np.nanmean(table["seed_sd"].to_numpy(dtype=float) ** 2)))
+        # Without seed counts (a table given by hand) every measured subset weighs the same.
+        counts = table["n_seeds"] if "n_seeds" in table.columns else np.full(len(table), 2)
+        out["seed_sd"] = pooled_sd(table["seed_sd"], counts)
     return out
 
 

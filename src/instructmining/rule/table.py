@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 
 from instructmining.errors import UserError
 from instructmining.hashing import hash_file, hash_object
+from instructmining.outcomes import BASELINE
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace
 
 TARGET = "log_eval_loss"
-BASE_SUBSET = "__base__"
 # Numeric columns of a subset-means table that describe the subset rather than its examples.
 _NOT_INDICATORS = {"subset_id", "examples", "n_examples", "n", "count", "size"}
 
@@ -51,21 +51,36 @@ def load_fit_table(
     """Join a workspace's finished runs with its subsets' mean indicators."""
     ws = Workspace.of(workspace)
     runs = read_parquet(ws.runs, required=["subset_id", "eval_loss", "status"])
+    means, inputs = _subset_means(ws)
+    data = fit_table(runs, means, config_hash=config_hash, eval_hash=eval_hash, where=ws.runs)
+    data.provenance["inputs"].update(inputs)
+    data.definitions.update(_definitions(ws.indicators, data.columns))
+    return data
+
+
+def fit_table(
+    runs: pd.DataFrame,
+    means: pd.DataFrame,
+    config_hash: str | None = None,
+    eval_hash: str | None = None,
+    where: str | Path = "runs",
+) -> FitTable:
+    """The fit table from DataFrames: finished `runs` (subset_id, eval_loss, status) joined with
+    per-subset indicator `means` (subset_id + columns); `where` names the runs in errors."""
     ok = runs[runs["status"] == "ok"]
-    base = ok[ok["subset_id"] == BASE_SUBSET]
-    ok = ok[ok["subset_id"] != BASE_SUBSET]
-    ok = _one_setting(ok, ws.runs, config_hash=config_hash, eval_hash=eval_hash)
+    base = ok[ok["subset_id"] == BASELINE]
+    ok = ok[ok["subset_id"] != BASELINE]
+    ok = _one_setting(ok, Path(where), config_hash=config_hash, eval_hash=eval_hash)
     if (ok["eval_loss"] <= 0).any() or ok["eval_loss"].isna().any():
-        raise UserError(f"{ws.runs}: eval_loss must be positive to take its log")
+        raise UserError(f"{where}: eval_loss must be positive to take its log")
     per_subset = ok.groupby("subset_id", sort=True)["eval_loss"].agg(
         eval_loss="mean", n_seeds="count", seed_sd="std"
     )
     per_subset[TARGET] = np.log(per_subset["eval_loss"])
-    means, inputs = _subset_means(ws)
     missing = sorted(set(per_subset.index) - set(means["subset_id"]))
     if missing:
         shown = ", ".join(missing[:5])
-        raise UserError(f"{ws.runs}: {len(missing)} subset(s) have no indicator means ({shown})")
+        raise UserError(f"{where}: {len(missing)} subset(s) have no indicator means ({shown})")
     table = per_subset.reset_index().merge(means, on="subset_id", how="left")
     columns, skipped = [], []
     for c in means.columns:
@@ -83,10 +98,10 @@ def load_fit_table(
         "config_hash": _single(ok, "config_hash"),
         "base_eval_loss": float(base["eval_loss"].mean()) if len(base) else None,
         # The runs the fit used, not the file: timings differ between identical reruns.
-        "inputs": {"runs": _runs_hash(ok), **inputs},
+        "inputs": {"runs": _runs_hash(ok)},
         "skipped_columns": skipped,
     }
-    return FitTable(table, columns, _definitions(ws.indicators, columns), provenance)
+    return FitTable(table, columns, {c: {"column": c} for c in columns}, provenance)
 
 
 def _one_setting(
@@ -126,19 +141,9 @@ def _subset_means(ws: Workspace) -> tuple[pd.DataFrame, dict[str, str]]:
     indicators = read_parquet(ws.indicators, required=["id"])
     subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
     inputs = {"indicators": hash_file(ws.indicators), "subsets": hash_file(ws.subsets)}
-    try:
-        from instructmining.indicators import subset_means
-    except ImportError:
-        subset_means = _mean_per_subset
+    from instructmining.indicators import subset_means
+
     return subset_means(indicators, subsets), inputs
-
-
-def _mean_per_subset(indicators: pd.DataFrame, subsets: pd.DataFrame) -> pd.DataFrame:
-    numeric = [
-        c for c in indicators.columns if c != "id" and pd.api.types.is_numeric_dtype(indicators[c])
-    ]
-    joined = subsets[["subset_id", "id"]].merge(indicators[["id", *numeric]], on="id", how="left")
-    return joined.groupby("subset_id", sort=True)[numeric].mean().reset_index()
 
 
 def _definitions(indicators_path: Path, columns: list[str]) -> dict[str, dict[str, Any]]:

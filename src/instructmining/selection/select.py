@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from instructmining.data.example import POOL_COLUMNS
 from instructmining.errors import UserError
 from instructmining.rule.model import Rule
 from instructmining.selection.selectors import Selector, get_selector
 from instructmining.storage import atomic_path
 from instructmining.workspace import selection_beside
 
-RECORD_COLUMNS = ["id", "source", "instruction", "input", "output", "system"]
+RECORD_COLUMNS = POOL_COLUMNS  # a selection holds the pool's records
 
 
 # Which IndicatorOptions field names the model an indicator uses.
@@ -31,10 +32,8 @@ def indicator_options(rule: Rule | None = None, **overrides: Any) -> Any:
     """IndicatorOptions for computing a rule's missing indicators: the models the rule was
     fitted with where its definitions name them (a published rule's models, or Hub ids
     recorded by `fit`), replaced by any override that is not None."""
-    try:
-        from instructmining.indicators import IndicatorOptions
-    except ImportError:
-        return None
+    from instructmining.indicators import IndicatorOptions
+
     values: dict[str, Any] = {}
     for definition in (rule.definitions if rule else {}).values():
         field = _MODEL_FIELDS.get(str(definition.get("indicator")))
@@ -69,13 +68,8 @@ def ensure_indicators(
         missing.append(column)
     if not missing:
         return out
-    try:
-        from instructmining.indicators import column_to_indicator, compute_indicators
-    except ImportError as exc:
-        raise UserError(
-            f"indicator column(s) {', '.join(missing)} are missing and the indicators stage "
-            "is not available to compute them"
-        ) from exc
+    from instructmining.indicators import column_to_indicator, compute_indicators
+
     names = list(dict.fromkeys(column_to_indicator(c) for c in missing))
     computed = compute_indicators(
         pool, names, options=options, cache_dir=cache_dir, progress=progress

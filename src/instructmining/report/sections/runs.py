@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from instructmining.outcomes import BASELINE, seed_noise
 from instructmining.report.figures import data_uri, new_figure, style_axes
 from instructmining.report.html import esc, facts, fmt, image, note
-from instructmining.report.stats import BASE_SUBSET, ok_runs, seed_noise
+from instructmining.report.stats import ok_runs
 from instructmining.report.tables import ReportInputs
 
 LABELLED_SUBSETS = 30
@@ -16,7 +17,7 @@ LABELLED_SUBSETS = 30
 def base_loss(runs: pd.DataFrame) -> float:
     """Eval loss of the base model without fine-tuning (the "__base__" rows), NaN if absent."""
     ok = ok_runs(runs)
-    base = ok.loc[ok["subset_id"] == BASE_SUBSET, "eval_loss"]
+    base = ok.loc[ok["subset_id"] == BASELINE, "eval_loss"]
     return float(base.mean()) if len(base) else float("nan")
 
 
@@ -26,7 +27,7 @@ def render_runs(inputs: ReportInputs) -> str:
         return missing
     runs = inputs.tables["runs"]
     ok = ok_runs(runs)
-    fine_tuned = ok[ok["subset_id"] != BASE_SUBSET]
+    fine_tuned = ok[ok["subset_id"] != BASELINE]
     if fine_tuned.empty:
         return note(f"runs.parquet has no finished fine-tuning run ({len(runs)} rows)")
     per_subset = fine_tuned.groupby("subset_id")["eval_loss"].agg(["mean", "count"])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from instructmining.outcomes import BASELINE
 from instructmining.report.html import esc, facts, fmt
 from instructmining.report.sections.compare import differences, rule_selector
 from instructmining.report.sections.fit import formula
 from instructmining.report.sections.indicators import indicator_columns
 from instructmining.report.sections.runs import base_loss
 from instructmining.report.sections.search import best_trial
-from instructmining.report.stats import BASE_SUBSET, ok_runs
+from instructmining.report.stats import ok_runs
 from instructmining.report.tables import TABLES, ReportInputs
 
 
@@ -27,7 +28,7 @@ def render_summary(inputs: ReportInputs) -> str:
         items.append(("subsets", f"{t['subsets']['subset_id'].nunique()}"))
     if "runs" in t:
         ok = ok_runs(t["runs"])
-        tuned = ok[ok["subset_id"] != BASE_SUBSET]
+        tuned = ok[ok["subset_id"] != BASELINE]
         items.append(
             (
                 "fine-tuning runs",
