@@ -35,3 +35,9 @@ def test_settings_follow_a_moved_workspace(tmp_path: Path) -> None:
     settings = experiment_settings(moved)
     assert settings.eval_file == moved.eval_set("eval")  # relative: follows the move
     assert settings.test_eval_file == outside  # outside the workspace: stays absolute
+
+
+def test_docs_list_every_workspace_file() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "workspace.md").read_text()
+    missing = [key for key, entry in FILES.items() if f"| `{entry.name}` |" not in page]
+    assert missing == []
