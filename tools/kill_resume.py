@@ -48,6 +48,10 @@ IGNORED_KEYS = {"seconds", "versions", "created", "elapsed"}
 # (`seconds`); they are bookkeeping, not results.
 IGNORED_PATHS = {
     f"stages/{stage}.json.inputs" for stage in ("fit", "select", "search", "compare", "report")
+} | {  # and so do the hashes of the tables a stage wrote
+    f"stages/{stage}.json.outputs"
+    for stage in ("pool", "eval", "test_eval", "indicators", "subsets")
+    + ("fit", "select", "search", "compare", "report")
 }
 
 

@@ -83,3 +83,12 @@ def test_moved_workspace_resumes_and_reports(tmp_path, tiny_model, cli):
     code, _, err = cli("report", moved.root)
     assert code == 0, err
     assert str(first.root) not in moved.report.read_text()
+
+    # A rule replaced by hand: the fit stage runs again instead of reporting "up to date".
+    moved.rule.write_text(moved.rule.read_text().replace('"name": "rule"', '"name": "by hand"'))
+    code, out, err = cli("run", config, "-o", moved.root)
+    assert code == 0, err
+    assert f"up to date: {FILES['rule'].name}" not in err + out
+    assert json.loads(moved.rule.read_text())["name"] == "rule"
+    retrained = {k for k, v in records(moved.root).items() if done[k] != v}
+    assert retrained == {FILES["rule"].name}  # the rule only: no fine-tune ran again

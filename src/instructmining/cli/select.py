@@ -203,9 +203,14 @@ def compare(
     embedder: EmbedderOpt = None,
     k: KOpt = None,
     device: DeviceOpt = None,
+    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
+    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Eval loss of the rule's top n against random n and single-indicator baselines."""
+    from instructmining.distributed.options import executor_from_options
     from instructmining.selection.training import compare_workspace
+
+    runner = executor_from_options(executor, ray_address)
 
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
@@ -220,6 +225,7 @@ def compare(
         preset_name=preset,
         options=options,
         knn_k=k or 6,
+        executor=runner,
     )
     print_table(
         summary,

@@ -168,6 +168,7 @@ class SearchConfig(_Strict):
     min: PositiveInt
     max: PositiveInt
     trials: PositiveInt = 10
+    seed: int = Field(0, description="seed of the search and of its fine-tunes")
     time_budget: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")

@@ -131,7 +131,7 @@ class Pipeline:
             console.print(f"up to date: {', '.join(p.name for p in done)}")
             return
         step()
-        mark_done(self.ws.root, stage, key)
+        mark_done(self.ws.root, stage, key, done)
 
     # -- stages -------------------------------------------------------------------------------
 
@@ -156,7 +156,7 @@ class Pipeline:
         pool = pd.concat(frames, ignore_index=True).drop_duplicates("id")
         pool = _cap_per_source(pool, cfg.per_source, cfg.seed)
         write_pool(pool, self.ws.pool)
-        mark_done(self.ws.root, "pool", inputs, examples=len(pool))
+        mark_done(self.ws.root, "pool", inputs, [self.ws.pool], examples=len(pool))
         counts = pool["source"].value_counts().sort_index()
         per_source = ", ".join(f"{source} {n}" for source, n in counts.items())
         console.print(f"pool: {len(pool)} examples: {per_source}")
@@ -174,14 +174,15 @@ class Pipeline:
             raise UserError(f"{paths[0]}: the evaluation set has no examples with responses")
         table = table.sort_values("id").head(spec.limit or len(table))
         write_pool(table, target)
-        mark_done(self.ws.root, name, inputs, examples=len(table))
+        mark_done(self.ws.root, name, inputs, [target], examples=len(table))
         console.print(f"{name}: {len(table)} items from {', '.join(p.name for p in paths)}")
         return target
 
     def eval_sets(self) -> None:
         exp = self.cfg.experiments
-        self.eval_path = self._eval_table(exp.eval, "eval")
-        self.test_path = self._eval_table(exp.test_eval, "test_eval") if exp.test_eval else None
+        self._eval_table(exp.eval, "eval")
+        if exp.test_eval:
+            self._eval_table(exp.test_eval, "test_eval")
 
     def indicator_options(self):  # noqa: ANN201 - IndicatorOptions, imported lazily
         from instructmining.indicators import IndicatorOptions
@@ -216,7 +217,8 @@ class Pipeline:
         runner = indicator_runner(self.cfg.executor, self.cfg.ray_address)
         table = runner(pool, cfg.names, options, self.ws.cache).table
         write_indicators(table, self.ws.indicators, cfg.names, options, pool)
-        mark_done(self.ws.root, "indicators", inputs, columns=list(table.columns[1:]))
+        columns = list(table.columns[1:])
+        mark_done(self.ws.root, "indicators", inputs, [self.ws.indicators], columns=columns)
 
     def subsets(self) -> None:
         from instructmining.sampling import sample_subsets
@@ -233,7 +235,8 @@ class Pipeline:
         )
         write_parquet(mixtures, mixtures_path)
         write_parquet(subsets, self.ws.subsets)
-        mark_done(self.ws.root, "subsets", inputs, subsets=cfg.subsets, size=cfg.size)
+        done = [self.ws.subsets, mixtures_path]
+        mark_done(self.ws.root, "subsets", inputs, done, subsets=cfg.subsets, size=cfg.size)
         console.print(f"{cfg.subsets} subsets of {cfg.size} examples")
 
     def experiment_config(self):  # noqa: ANN201 - ExperimentConfig, imported lazily
@@ -247,19 +250,21 @@ class Pipeline:
 
         exp = self.cfg.experiments
         config = self.experiment_config()
-        tests = {"test": self.test_path} if self.test_path else None
-        save_settings(self.ws.root, self.eval_path, config, exp.seeds, tests)
+        eval_path = self.ws.eval_set("eval")
+        tests = {"test": self.ws.eval_set("test_eval")} if exp.test_eval else None
         subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
         repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
         runs = run_experiments(
             self.ws.root,
-            self.eval_path,
+            eval_path,
             config,
             seeds=exp.seeds,
             test_evals=tests,
             extra_seeds=repeated,
             executor=self.executor,
         )
+        # After the runs, as `instructmining experiment` does: search and compare read it.
+        save_settings(self.ws, eval_path, config, exp.seeds, tests)
         console.print(summarize(runs))
 
     def fit(self) -> None:
@@ -311,51 +316,55 @@ class Pipeline:
         write_selection(select_top(pool, ranked, n), ranked, output)
         console.print(f"selected {n} of {len(pool)}: {output}")
 
+    def _rule_and_options(self):  # noqa: ANN202 - (Rule, IndicatorOptions), imported lazily
+        from instructmining.rule import load_rule
+        from instructmining.selection.select import indicator_options
+
+        rule = load_rule(self.ws.rule)
+        cfg = self.cfg.indicators
+        return rule, indicator_options(rule, lm=cfg.lm, embedder=cfg.embedder, device=cfg.device)
+
     def search(self) -> None:
-        from instructmining.selection import best_trial, search_size
-        from instructmining.selection.training import search_objective
+        from instructmining.selection import best_trial
+        from instructmining.selection.training import search_stage
 
         cfg = self.cfg.search
         if cfg is None:
             console.print("no search section: skipped")
             return
-        objective = search_objective(
-            self.ws.root,
-            self._ranking("rule"),
-            self.eval_path,
-            self.experiment_config(),
-            test_eval=self.test_path,
-            executor=self.executor,
-        )
-        trials = search_size(
-            objective,
+        rule, options = self._rule_and_options()
+        trials = search_stage(
+            self.ws,
+            rule,
             cfg.min,
             cfg.max,
             cfg.trials,
             time_budget=cfg.time_budget,
-            on_trial=lambda so_far: write_parquet(so_far, self.ws.search),
+            seed=cfg.seed,
+            options=options,
+            executor=self.executor,
         )
-        write_parquet(trials, self.ws.search)
         best = best_trial(trials)
         console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}")
 
     def compare(self) -> None:
-        from instructmining.selection import compare_selections
-        from instructmining.selection.training import compare_evaluator
+        from instructmining.selection.training import compare_stage
 
         cfg = self.cfg.compare
         if cfg is None:
             console.print("no compare section: skipped")
             return
-        rankings = {name: self._ranking(name) for name in ["rule", *cfg.baselines]}
-        evaluate = compare_evaluator(
-            self.ws.root, self.eval_path, self.experiment_config(), executor=self.executor
+        rule, options = self._rule_and_options()
+        compare_stage(
+            self.ws,
+            rule,
+            cfg.n,
+            cfg.seeds,
+            cfg.baselines,
+            options=options,
+            knn_k=self.cfg.indicators.k,
+            executor=self.executor,
         )
-        runs, summary = compare_selections(
-            read_parquet(self.ws.pool), rankings, evaluate, list(range(cfg.seeds)), cfg.n
-        )
-        write_parquet(runs, self.ws.compare)
-        write_parquet(summary, self.ws.compare_summary)
 
     def report(self) -> None:
         from instructmining.report import build_report

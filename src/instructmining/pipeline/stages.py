@@ -1,7 +1,10 @@
-"""Completion markers: a stage whose outputs exist and whose inputs hash matches is skipped.
+"""Completion markers: a stage is skipped when its settings and inputs hash as they did when it
+finished and its outputs are still the files it wrote.
 
 Like datatrove's `completions/`, a marker is written only after a stage's outputs are saved, so a
 kill at any point leaves either no marker (the stage reruns, reusing its caches) or a complete one.
+The marker also records each output's hash: a table replaced by hand or by another command makes
+its stage run again instead of reporting "up to date" over a file it did not write.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from instructmining.hashing import hash_file
 from instructmining.storage import write_json
 from instructmining.workspace import Workspace
 
@@ -18,16 +22,28 @@ def marker_path(workspace: Path, stage: str) -> Path:
     return Workspace(workspace).marker(stage)
 
 
+def _hashes(workspace: Path, outputs: list[Path]) -> dict[str, str | None]:
+    ws = Workspace(workspace)
+    return {ws.relative(p): hash_file(p) if p.is_file() else None for p in outputs}
+
+
 def is_done(workspace: Path, stage: str, inputs_hash: str, outputs: list[Path]) -> bool:
-    """True when the stage finished with these inputs and all its outputs are still there."""
+    """True when the stage finished with these inputs and its outputs are unchanged since."""
     path = marker_path(workspace, stage)
     if not path.exists() or not all(p.exists() for p in outputs):
         return False
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("inputs") == inputs_hash
+        marker = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    return marker.get("inputs") == inputs_hash and marker.get("outputs") == _hashes(
+        workspace, outputs
+    )
 
 
-def mark_done(workspace: Path, stage: str, inputs_hash: str, **details: Any) -> None:
-    write_json({"stage": stage, "inputs": inputs_hash, **details}, marker_path(workspace, stage))
+def mark_done(
+    workspace: Path, stage: str, inputs_hash: str, outputs: list[Path], **details: Any
+) -> None:
+    """Record that `stage` finished: its inputs hash and the hash of every output it wrote."""
+    record = {"stage": stage, "inputs": inputs_hash, "outputs": _hashes(workspace, outputs)}
+    write_json({**record, **details}, marker_path(workspace, stage))

@@ -77,9 +77,11 @@ def train_jobs(
     test_evals: dict[str, Path] | None = None,
     progress: bool = True,
     executor: Any = None,
+    pool: pd.DataFrame | None = None,
 ) -> list[dict[str, float]]:
     """Fine-tune every job (one experiments call per seed); eval_loss (NaN if the run failed)
-    and each test_loss__<name> per job, in order."""
+    and each test_loss__<name> per job, in order. Examples' text comes from `pool` when given,
+    else from the workspace's pool table."""
     from instructmining.experiments import config_hash, run_experiments
 
     wanted = config_hash(config)
@@ -90,6 +92,8 @@ def train_jobs(
             [(j.subset_id, i) for j in {j.subset_id: j for j in mine}.values() for i in j.ids],
             columns=["subset_id", "id"],
         )
+        if pool is not None:
+            subsets = subsets.merge(pool.drop_duplicates("id"), on="id", how="left")
         runs = run_experiments(
             workspace,
             eval_file,
@@ -149,14 +153,27 @@ def search_objective(
 
 
 def compare_evaluator(
-    workspace: Path, eval_file: Path, config: Any, progress: bool = True, executor: Any = None
+    workspace: Workspace | Path,
+    eval_file: Path,
+    config: Any,
+    progress: bool = True,
+    executor: Any = None,
+    pool: pd.DataFrame | None = None,
 ) -> Evaluate:
-    """Train comparison jobs into compare_runs.parquet; eval loss per job."""
+    """Train comparison jobs into compare_runs.parquet; eval loss per job. With `pool` the
+    examples' text comes from it, so the workspace needs no pool table."""
     runs_path = Workspace.of(workspace).compare_runs
 
     def evaluate(jobs: list[Job]) -> list[float]:
         found = train_jobs(
-            workspace, jobs, eval_file, config, runs_path, progress=progress, executor=executor
+            workspace,
+            jobs,
+            eval_file,
+            config,
+            runs_path,
+            progress=progress,
+            executor=executor,
+            pool=pool,
         )
         return [f["eval_loss"] for f in found]
 
@@ -169,8 +186,8 @@ def _pool_and_indicators(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | No
     return pool, indicators
 
 
-def search_workspace(
-    workspace: Workspace | Path,
+def search_stage(
+    ws: Workspace,
     rule: Rule,
     n_min: int,
     n_max: int | None,
@@ -185,51 +202,59 @@ def search_workspace(
     executor: Any = None,
 ) -> pd.DataFrame:
     """BlendSearch over n on the workspace pool; trials saved to search.parquet as they finish.
+    The caller holds the workspace lock (`search_workspace` and the pipeline do).
 
     `test_eval` (default: the workspace's recorded test set) is reported for every trial, not
     optimised: the search's own eval loss is optimistic for the n it picks."""
-    ws = Workspace.of(workspace)
     if test_eval is not None and not Path(test_eval).is_file():
         raise UserError(f"{test_eval}: no such evaluation file")
-    with ws.lock():
-        pool, indicators = _pool_and_indicators(ws)
-        n_max = len(pool) if n_max is None else n_max
-        if n_max > len(pool):
-            raise UserError(f"--max {n_max} exceeds the pool of {len(pool)} examples")
-        settings = experiment_settings(ws.root, eval_file, preset_name)
-        test_eval = test_eval or settings.test_eval_file
-        ranked = score_pool(
-            pool, "rule", rule=rule, indicators=indicators, options=options, cache_dir=ws.cache
-        )
-        objective = search_objective(
-            ws.root,
-            ranked,
-            settings.eval_file,
-            settings.config,
-            seed,
-            test_eval,
-            progress,
-            executor,
-        )
-        found = search_size(
-            objective,
-            n_min,
-            n_max,
-            trials,
-            time_budget=time_budget,
-            seed=seed,
-            progress=progress,
-            on_trial=lambda so_far: write_parquet(so_far, ws.search),
-        )
-        write_parquet(found, ws.search)
+    pool, indicators = _pool_and_indicators(ws)
+    n_max = len(pool) if n_max is None else n_max
+    if n_max > len(pool):
+        raise UserError(f"--max {n_max} exceeds the pool of {len(pool)} examples")
+    settings = experiment_settings(ws, eval_file, preset_name)
+    test_eval = test_eval or settings.test_eval_file
+    ranked = score_pool(
+        pool, "rule", rule=rule, indicators=indicators, options=options, cache_dir=ws.cache
+    )
+    objective = search_objective(
+        ws, ranked, settings.eval_file, settings.config, seed, test_eval, progress, executor
+    )
+    found = search_size(
+        objective,
+        n_min,
+        n_max,
+        trials,
+        time_budget=time_budget,
+        seed=seed,
+        progress=progress,
+        on_trial=lambda so_far: write_parquet(so_far, ws.search),
+    )
+    write_parquet(found, ws.search)
     return found
 
 
-def compare_workspace(
-    workspace: Workspace | Path,
+def search_workspace(workspace: Workspace | Path, *args: Any, **kwargs: Any) -> pd.DataFrame:
+    """`search_stage` under the workspace's writer lock."""
+    ws = Workspace.of(workspace)
+    with ws.lock():
+        return search_stage(ws, *args, **kwargs)
+
+
+def check_baselines(baselines: list[str] | tuple[str, ...], knn_k: int = 6) -> list[str]:
+    """Baseline selector names, checked before any training: the rule and random always run."""
+    for name in baselines:
+        if name in ("rule", "random"):
+            raise UserError(f"--baselines: {name} is always compared")
+        get_selector(name, knn_k=knn_k)  # an unknown name fails with "did you mean"
+    return list(baselines)
+
+
+def compare_stage(
+    ws: Workspace,
     rule: Rule,
     n: int,
-    seeds: int = 5,
+    seeds: int,
     baselines: list[str] | tuple[str, ...] = (),
     eval_file: Path | None = None,
     preset_name: str | None = None,
@@ -239,30 +264,40 @@ def compare_workspace(
     executor: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rule's top n against random n and baselines over seeds 0..seeds-1; runs saved to
-    compare.parquet, (runs, summary) returned."""
-    ws = Workspace.of(workspace)
-    for name in baselines:
-        if name in ("rule", "random"):
-            raise UserError(f"--baselines: {name} is always compared")
-        get_selector(name, knn_k=knn_k)  # an unknown name fails before any training
-    with ws.lock():
-        pool, indicators = _pool_and_indicators(ws)
-        settings = experiment_settings(ws.root, eval_file, preset_name)
-        rankings = {
-            name: score_pool(
-                pool,
-                name,
-                rule=rule,
-                indicators=indicators,
-                options=options,
-                cache_dir=ws.cache,
-                knn_k=knn_k,
-            )
-            for name in ["rule", *baselines]
-        }
-        evaluate = compare_evaluator(
-            ws.root, settings.eval_file, settings.config, progress, executor
+    compare.parquet and the summary to compare_summary.parquet. The caller holds the lock."""
+    baselines = check_baselines(baselines, knn_k)
+    pool, indicators = _pool_and_indicators(ws)
+    settings = experiment_settings(ws, eval_file, preset_name)
+    rankings = {
+        name: score_pool(
+            pool,
+            name,
+            rule=rule,
+            indicators=indicators,
+            options=options,
+            cache_dir=ws.cache,
+            knn_k=knn_k,
         )
-        runs, summary = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
-        write_parquet(runs, ws.compare)
+        for name in ["rule", *baselines]
+    }
+    evaluate = compare_evaluator(ws, settings.eval_file, settings.config, progress, executor)
+    runs, summary = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
+    write_parquet(runs, ws.compare)
+    write_parquet(summary, ws.compare_summary)
     return runs, summary
+
+
+def compare_workspace(
+    workspace: Workspace | Path,
+    rule: Rule,
+    n: int,
+    seeds: int = 5,
+    baselines: list[str] | tuple[str, ...] = (),
+    knn_k: int = 6,
+    **kwargs: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`compare_stage` under the workspace's writer lock; bad baseline names fail before it."""
+    ws = Workspace.of(workspace)
+    check_baselines(baselines, knn_k)
+    with ws.lock():
+        return compare_stage(ws, rule, n, seeds, baselines, knn_k=knn_k, **kwargs)
