@@ -1,6 +1,10 @@
 """Apply a rule or a baseline selector to a pool, search the selection size, compare selections."""
 
-from instructmining.selection.compare import compare_selections, difference_interval, summarise
+from instructmining.selection.compare import (
+    compare_selections,
+    difference_interval,
+    summarize_comparison,
+)
 from instructmining.selection.search import best_trial, search_size
 from instructmining.selection.select import (
     ensure_indicators,
@@ -25,6 +29,6 @@ __all__ = [
     "search_size",
     "select_top",
     "source_counts",
-    "summarise",
+    "summarize_comparison",
     "write_selection",
 ]

@@ -83,7 +83,7 @@ def compare_selections(
             "subset_id": [j.subset_id for j in jobs],
         }
     )
-    return runs, summarise(runs, reference)
+    return runs, summarize_comparison(runs, reference)
 
 
 def difference_interval(
@@ -111,7 +111,7 @@ def difference_interval(
     }
 
 
-def summarise(
+def summarize_comparison(
     runs: pd.DataFrame, reference: str = "rule", confidence: float = 0.95
 ) -> pd.DataFrame:
     """Mean and sd per selector, and reference - selector with a confidence interval
