@@ -190,8 +190,9 @@ class Workspace:
         return stored if stored.is_absolute() else self.root / stored
 
     @contextlib.contextmanager
-    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+    def lock(self, wait_seconds: float = 0.0, target: Path | None = None) -> Iterator[None]:
         """Hold the workspace's writer lock; a second writer waits `wait_seconds`, then refuses.
+        `target`, the file a command is about to write, is what an unwritable folder's error names.
 
         A folder created here is removed again when the work under the lock fails before
         writing anything into it, so a command refused for bad input leaves no trace.
@@ -209,7 +210,7 @@ class Workspace:
                 f"(lock {self.path('lock')}); wait for it to finish"
             ) from exc
         except OSError as exc:
-            raise UserError(f"{self.root}: cannot write: {exc.strerror or exc}") from exc
+            raise UserError(f"{target or self.root}: cannot write: {exc.strerror or exc}") from exc
         _remove_stale_temp_files(self.root)
         try:
             yield

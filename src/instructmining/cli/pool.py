@@ -15,7 +15,7 @@ from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.errors import UserError
 from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
 from instructmining.storage import write_parquet
-from instructmining.workspace import mixtures_beside
+from instructmining.workspace import Workspace, mixtures_beside
 
 pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -48,12 +48,13 @@ def build(
     def announce(path: Path, name: str) -> None:
         _err(f"{path}: format {name} ({how})")
 
-    result = build_pool(files, format, source, on_error, all_turns, on_format=announce)
-    if result.problems:
-        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.problems.items()))
-        _err(f"skipped {sum(result.problems.values())} bad records: {kinds}")
-    _err(f"dropped {result.duplicates} exact duplicates")
-    write_pool(result.pool, output)
+    with Workspace(output.parent).lock(target=output):
+        result = build_pool(files, format, source, on_error, all_turns, on_format=announce)
+        if result.problems:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.problems.items()))
+            _err(f"skipped {sum(result.problems.values())} bad records: {kinds}")
+        _err(f"dropped {result.duplicates} exact duplicates")
+        write_pool(result.pool, output)
     sources = result.pool["source"].nunique()
     typer.echo(f"wrote {len(result.pool)} examples from {sources} source(s) to {output}")
 
@@ -99,8 +100,9 @@ def sample(
     chosen = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
     subset_table, mixtures = sample_subsets(table, subsets, size, seed, alpha, chosen)
     mixtures_path = mixtures_beside(output)
-    write_parquet(mixtures, mixtures_path)
-    write_parquet(subset_table, output)
+    with Workspace(output.parent).lock(target=output):
+        write_parquet(mixtures, mixtures_path)
+        write_parquet(subset_table, output)
     shares = mixtures.drop(columns="subset_id")
     summary = Table(title=f"{subsets} subsets of {size} (alpha {alpha}, seed {seed})")
     for column in ("source", "mean share", "min", "max", "subsets using it"):

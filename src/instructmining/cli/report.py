@@ -19,8 +19,11 @@ def report(
     ] = None,
 ) -> None:
     """Write one self-contained HTML page (plots and tables) of what the workspace holds."""
-    from instructmining.report import build_report  # matplotlib loads only when reporting
+    from instructmining.report.build import render_report, write_report  # loads matplotlib
     from instructmining.workspace import Workspace
 
-    path = build_report(workspace, output or Workspace(workspace).report)
+    output = output or Workspace(workspace).report
+    text = render_report(workspace)  # reads only: a missing workspace fails before any write
+    with Workspace(output.parent).lock(target=output):
+        path = write_report(text, output)
     typer.echo(f"wrote {path}")

@@ -116,7 +116,8 @@ def select(
         knn_k=k or 6,
     )
     selected = select_top(pool, ranked, n)
-    table_path = write_selection(selected, ranked, output)
+    with Workspace(output.parent).lock(target=output):
+        table_path = write_selection(selected, ranked, output)
     print_table(
         source_counts(pool, selected),
         f"Selected {len(selected)} of {len(pool)} by {selector}",

@@ -24,7 +24,11 @@ def render_report(workspace: Workspace | Path) -> str:
 
 def build_report(workspace: Workspace | Path, output: Path) -> Path:
     """Write one self-contained HTML report of `workspace` to `output` (atomically)."""
-    text = render_report(workspace)
+    return write_report(render_report(workspace), output)
+
+
+def write_report(text: str, output: Path) -> Path:
+    """Write rendered report HTML atomically (the caller holds the lock of its folder)."""
     with atomic_open(output) as fh:
         fh.write(text)
     return Path(output)
