@@ -18,7 +18,7 @@ import pandas as pd
 from instructmining.errors import UserError
 from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
-from instructmining.pipeline.stages import is_done, mark_done
+from instructmining.pipeline.stages import run_stage
 from instructmining.progress import console
 from instructmining.storage import read_parquet, write_json, write_parquet
 from instructmining.workspace import Workspace
@@ -126,24 +126,20 @@ class Pipeline:
         if settings is None or settings is False:
             step()
             return
-        done = [self.ws.path(name) for name in outputs]
-        if is_done(self.ws.root, stage, key, done):
-            console.print(f"up to date: {', '.join(p.name for p in done)}")
-            return
-        step()
-        mark_done(self.ws.root, stage, key, done)
+        run_stage(self.ws.root, stage, key, [self.ws.path(name) for name in outputs], step)
 
     # -- stages -------------------------------------------------------------------------------
 
     def pool(self) -> None:
-        from instructmining.data import build_pool, write_pool
-
         cfg = self.cfg.pool
         files = [(f, _paths(f.path, self.base)) for f in cfg.files]
         inputs = hash_object([cfg.model_dump(), [_files_hash(paths) for _, paths in files]])
-        if is_done(self.ws.root, "pool", inputs, [self.ws.pool]):
-            console.print(f"up to date: {self.ws.pool}")
-            return
+        run_stage(self.ws.root, "pool", inputs, [self.ws.pool], lambda: self._build_pool(files))
+
+    def _build_pool(self, files: list) -> dict:  # noqa: ANN001 - (PoolFile, paths) pairs
+        from instructmining.data import build_pool, write_pool
+
+        cfg = self.cfg.pool
         frames = []
         for spec, paths in files:
             built = build_pool(paths, format=spec.format, source=spec.source, on_error=cfg.on_error)
@@ -156,27 +152,28 @@ class Pipeline:
         pool = pd.concat(frames, ignore_index=True).drop_duplicates("id")
         pool = _cap_per_source(pool, cfg.per_source, cfg.seed)
         write_pool(pool, self.ws.pool)
-        mark_done(self.ws.root, "pool", inputs, [self.ws.pool], examples=len(pool))
         counts = pool["source"].value_counts().sort_index()
         per_source = ", ".join(f"{source} {n}" for source, n in counts.items())
         console.print(f"pool: {len(pool)} examples: {per_source}")
+        return {"examples": len(pool)}
 
-    def _eval_table(self, spec: EvalSet, name: str) -> Path:
-        from instructmining.data import read_examples, write_pool
-
+    def _eval_table(self, spec: EvalSet, name: str) -> None:
         paths = _paths(spec.path, self.base)
         target = self.ws.eval_set(name)
         inputs = hash_object([spec.model_dump(), _files_hash(paths)])
-        if is_done(self.ws.root, name, inputs, [target]):
-            return target
+        run_stage(self.ws.root, name, inputs, [target], lambda: self._copy_eval(spec, name, paths))
+
+    def _copy_eval(self, spec: EvalSet, name: str, paths: list[Path]) -> dict:
+        from instructmining.data import read_examples, write_pool
+
+        target = self.ws.eval_set(name)
         table = read_examples(paths if len(paths) > 1 else paths[0], format=spec.format)
         if table.empty:
             raise UserError(f"{paths[0]}: the evaluation set has no examples with responses")
         table = table.sort_values("id").head(spec.limit or len(table))
         write_pool(table, target)
-        mark_done(self.ws.root, name, inputs, [target], examples=len(table))
         console.print(f"{name}: {len(table)} items from {', '.join(p.name for p in paths)}")
-        return target
+        return {"examples": len(table)}
 
     def eval_sets(self) -> None:
         exp = self.cfg.experiments
@@ -209,16 +206,16 @@ class Pipeline:
 
         cfg = self.cfg.indicators
         inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
-        if is_done(self.ws.root, "indicators", inputs, [self.ws.indicators]):
-            console.print(f"up to date: {self.ws.indicators}")
-            return
-        pool = read_parquet(self.ws.pool)
-        options = self.indicator_options()
-        runner = indicator_runner(self.cfg.executor, self.cfg.ray_address)
-        table = runner(pool, cfg.names, options, self.ws.cache).table
-        write_indicators(table, self.ws.indicators, cfg.names, options, pool)
-        columns = list(table.columns[1:])
-        mark_done(self.ws.root, "indicators", inputs, [self.ws.indicators], columns=columns)
+
+        def compute() -> dict:
+            pool = read_parquet(self.ws.pool)
+            options = self.indicator_options()
+            runner = indicator_runner(self.cfg.executor, self.cfg.ray_address)
+            table = runner(pool, cfg.names, options, self.ws.cache).table
+            write_indicators(table, self.ws.indicators, cfg.names, options, pool)
+            return {"columns": list(table.columns[1:])}
+
+        run_stage(self.ws.root, "indicators", inputs, [self.ws.indicators], compute)
 
     def subsets(self) -> None:
         from instructmining.sampling import sample_subsets
@@ -226,18 +223,18 @@ class Pipeline:
         cfg = self.cfg.sampling
         mixtures_path = self.ws.mixtures
         inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
-        if is_done(self.ws.root, "subsets", inputs, [self.ws.subsets, mixtures_path]):
-            console.print(f"up to date: {self.ws.subsets}")
-            return
-        pool = read_parquet(self.ws.pool)
-        subsets, mixtures = sample_subsets(
-            pool, cfg.subsets, cfg.size, cfg.seed, alpha=cfg.alpha, sources=cfg.sources
-        )
-        write_parquet(mixtures, mixtures_path)
-        write_parquet(subsets, self.ws.subsets)
-        done = [self.ws.subsets, mixtures_path]
-        mark_done(self.ws.root, "subsets", inputs, done, subsets=cfg.subsets, size=cfg.size)
-        console.print(f"{cfg.subsets} subsets of {cfg.size} examples")
+
+        def sample() -> dict:
+            pool = read_parquet(self.ws.pool)
+            subsets, mixtures = sample_subsets(
+                pool, cfg.subsets, cfg.size, cfg.seed, alpha=cfg.alpha, sources=cfg.sources
+            )
+            write_parquet(mixtures, mixtures_path)
+            write_parquet(subsets, self.ws.subsets)
+            console.print(f"{cfg.subsets} subsets of {cfg.size} examples")
+            return {"subsets": cfg.subsets, "size": cfg.size}
+
+        run_stage(self.ws.root, "subsets", inputs, [self.ws.subsets, mixtures_path], sample)
 
     def experiment_config(self):  # noqa: ANN201 - ExperimentConfig, imported lazily
         from instructmining.experiments import preset

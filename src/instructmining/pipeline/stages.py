@@ -10,10 +10,12 @@ its stage run again instead of reporting "up to date" over a file it did not wri
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from instructmining.hashing import hash_file
+from instructmining.progress import console
 from instructmining.storage import write_json
 from instructmining.workspace import Workspace
 
@@ -47,3 +49,20 @@ def mark_done(
     """Record that `stage` finished: its inputs hash and the hash of every output it wrote."""
     record = {"stage": stage, "inputs": inputs_hash, "outputs": _hashes(workspace, outputs)}
     write_json({**record, **details}, marker_path(workspace, stage))
+
+
+def run_stage(
+    workspace: Path,
+    stage: str,
+    inputs_hash: str,
+    outputs: list[Path],
+    step: Callable[[], dict[str, Any] | None],
+) -> bool:
+    """The one skip-or-run wrapper: skip a finished stage, else run `step` and mark it done
+    with the details it returns. True when the step ran. The caller holds the workspace lock."""
+    if is_done(workspace, stage, inputs_hash, outputs):
+        console.print(f"up to date: {', '.join(p.name for p in outputs)}")
+        return False
+    details = step() or {}
+    mark_done(workspace, stage, inputs_hash, outputs, **details)
+    return True
