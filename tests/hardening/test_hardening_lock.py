@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from hardening_helpers import CLI, EVAL, copy_tree, error_line, run_cli
+from hardening_helpers import CLI, DATA, EVAL, copy_tree, error_line, run_cli, snapshot
 
 REFUSAL = "another instructmining process is writing this workspace"
 
@@ -129,3 +129,23 @@ def test_next_writer_sweeps_a_killed_writers_temp_file(tmp_path):
         pass
     assert not live[0].exists()  # ... and the next writer of the workspace removes it
     assert not (ws / "runs.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pool", "build", DATA / "alpaca/alpaca_5000_sample.json", "-o", "{ws}/pool2.parquet"],
+        ["sample", "{ws}/pool.parquet", "-o", "{ws}/s.parquet", "--subsets", "2", "--size", "3"],
+        ["select", "{ws}/pool.parquet", "--rule", "{ws}/rule.json", "--top", "3"]
+        + ["-o", "{ws}/x.jsonl"],
+        ["report", "{ws}"],
+    ],
+    ids=["pool build", "sample", "select", "report"],
+)
+def test_every_writer_refuses_a_locked_folder(held, args) -> None:
+    """Pool build, sample, select and report take the lock of the folder they write too."""
+    ws, _ = held
+    before = snapshot(ws)
+    code, _, err = run_cli([str(a).replace("{ws}", str(ws)) for a in args])
+    assert code == 2 and REFUSAL in error_line(err)
+    assert snapshot(ws) == before
