@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from instructmining.data import write_pool
+from instructmining.rule import Rule
 from instructmining.sampling import build_design, write_design
-from instructmining.storage import write_parquet
+from instructmining.storage import read_parquet, write_json, write_parquet
 
 COLUMNS = ["x1", "x2", "x3"]
 
@@ -47,3 +48,24 @@ def synthetic_workspace(root, n_subsets: int = 8, size: int = 12, design: str = 
     built = build_design(pool, n_subsets, size, 0, design, indicators)
     write_design(built, root / "subsets.parquet")
     return root
+
+
+class FakeLoop:
+    """Stands in for experiment and fit: every subset 'runs'; the fit's CV R² follows a script."""
+
+    def __init__(self, ws, scores: list[float], kill_at: int | None = None) -> None:
+        self.ws, self.scores, self.kill_at, self.fits = ws, scores, kill_at, 0
+
+    def experiment(self) -> None:
+        ids = read_parquet(self.ws / "subsets.parquet")["subset_id"].unique()
+        runs = pd.DataFrame({"subset_id": ids, "status": "ok", "eval_loss": 1.0})
+        write_parquet(runs, self.ws / "runs.parquet")
+        if self.kill_at is not None and len(ids) >= self.kill_at:
+            self.kill_at = None
+            raise KeyboardInterrupt
+
+    def fit(self) -> None:
+        cv_r2 = self.scores[min(self.fits, len(self.scores) - 1)]
+        self.fits += 1
+        rule = Rule("rule", "ols", ["x1"], 0.0, {"x1": 0.1}, info={"fit": {"cv_r2": cv_r2}})
+        write_json(rule.to_dict(), self.ws / "rule.json")
