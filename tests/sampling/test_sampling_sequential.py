@@ -73,9 +73,7 @@ def test_add_resumes_after_a_kill_without_adding_twice(tmp_path, monkeypatch):
     assert not list(ws.glob(".*.tmp"))
     monkeypatch.setattr(designs_module, "write_parquet", real_write)
     add_subsets(ws, 3)
-    assert read_parquet(ws / "subsets.parquet").equals(
-        read_parquet(reference / "subsets.parquet")
-    )
+    assert read_parquet(ws / "subsets.parquet").equals(read_parquet(reference / "subsets.parquet"))
     assert read_parquet(ws / "subsets_mixtures.parquet").equals(
         read_parquet(reference / "subsets_mixtures.parquet")
     )
