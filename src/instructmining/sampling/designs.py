@@ -27,6 +27,7 @@ from instructmining.sampling.design import design_figures, exchange, greedy
 from instructmining.sampling.spread import (
     DEFAULT_TEMPERATURE,
     IndicatorSpace,
+    check_room,
     indicator_space,
     mixture_subset,
     spread_subset,
@@ -86,11 +87,8 @@ def build_design(
         return Design(reference, reference_mix, info)
     space = restrict(indicator_space(pool, indicators, columns), sources)
     info["columns"] = space.columns
-    if design != "dirichlet" and size > len(space.ids):
-        raise UserError(
-            f"subset size {size} is larger than the {len(space.ids)} examples with a value for "
-            f"every design column ({', '.join(space.columns)})"
-        )
+    if design != "dirichlet":
+        check_room(space, size)
     info["dirichlet"] = design_figures(subset_means(space, reference), space.columns)
     if design == "dirichlet":
         info["figures"] = info["dirichlet"]

@@ -31,7 +31,7 @@ from instructmining.sampling.designs import (
     tables,
     write_design,
 )
-from instructmining.sampling.spread import IndicatorSpace, indicator_space
+from instructmining.sampling.spread import IndicatorSpace, check_room, indicator_space
 from instructmining.sampling.subsets import DEFAULT_ALPHA, sample_subsets, subset_name
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace
@@ -72,11 +72,7 @@ def add_subsets(
         pool, read_parquet(ws.indicators, required=["id"]), columns or settings.get("columns")
     )
     space = restrict(space, sources)
-    if size > len(space.ids):
-        raise UserError(
-            f"subset size {size} is larger than the {len(space.ids)} examples with a value "
-            f"for every design column ({', '.join(space.columns)})"
-        )
+    check_room(space, size)
     fixed = subset_means(space, old)
     fixed = fixed[np.isfinite(fixed).all(axis=1)]
     value = criterion_for(criterion, _reference(ws, space, size) if criterion == "i" else None)

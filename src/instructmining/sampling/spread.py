@@ -88,6 +88,15 @@ def indicator_space(
     return IndicatorSpace(ids, table["source"].astype(str).to_numpy(dtype=object), z, chosen)
 
 
+def check_room(space: IndicatorSpace, size: int) -> None:
+    """A subset of `size` must fit in the examples that have every design column."""
+    if size > len(space.ids):
+        raise UserError(
+            f"subset size {size} is larger than the {len(space.ids)} examples with a value for "
+            f"every design column ({', '.join(space.columns)})"
+        )
+
+
 def spread_subset(
     space: IndicatorSpace,
     size: int,
