@@ -145,3 +145,11 @@ def test_designs_that_cannot_be_built_fail_in_one_line():
     flat = indicators.assign(x3=1.0)
     with pytest.raises(UserError, match="x3 do not vary"):
         build_design(pool, 4, 10, 0, "spread", flat, columns=["x1", "x3"])
+
+
+def test_dirichlet_still_samples_when_its_figures_cannot_be_computed():
+    pool, indicators = synthetic_pool()
+    flat = indicators.assign(x1=np.nan, x2=np.nan, x3=np.nan)
+    built = build_design(pool, 4, 10, 0, "dirichlet", flat)
+    assert built.subsets["subset_id"].nunique() == 4
+    assert "no numeric column that varies" in built.info["figures_skipped"]

@@ -85,7 +85,13 @@ def build_design(
         if design != "dirichlet":
             raise UserError(f"the {design} design needs an indicators table (--indicators)")
         return Design(reference, reference_mix, info)
-    space = restrict(indicator_space(pool, indicators, columns), sources)
+    try:
+        space = restrict(indicator_space(pool, indicators, columns), sources)
+    except UserError as exc:
+        if design != "dirichlet" or columns:
+            raise
+        # Figures are a bonus for the default design: an odd indicators table must not stop it.
+        return Design(reference, reference_mix, info | {"figures_skipped": str(exc)})
     info["columns"] = space.columns
     if design != "dirichlet":
         check_room(space, size)

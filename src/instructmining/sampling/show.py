@@ -14,7 +14,8 @@ from instructmining.sampling.designs import figures_table
 def print_figures(info: dict[str, Any], to: Console = console) -> None:
     """The design's D-efficiency, spread and correlation of subset means beside Dirichlet's."""
     if "figures" not in info:
-        to.print("no indicators table: design figures not computed")
+        why = info.get("figures_skipped", "no indicators table")
+        to.print(f"design figures not computed: {why}")
         return
     figures = figures_table(info)
     table = Table(
