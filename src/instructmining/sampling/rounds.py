@@ -17,6 +17,7 @@ import pandas as pd
 
 from instructmining.progress import console
 from instructmining.sampling.sequential import add_subsets
+from instructmining.sampling.show import print_figures
 from instructmining.storage import atomic_path, read_parquet, write_parquet
 from instructmining.workspace import Workspace
 
@@ -51,6 +52,7 @@ def run_rounds(
             number += 1
             added = add_subsets(ws.root, add, criterion)
             console.print(f"round {number}: added {', '.join(added.new_ids)}")
+            print_figures(added.design.info)
             history = _record(ws, path, history, number, "designed", None)
         experiment()
         fit()
