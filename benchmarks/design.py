@@ -34,7 +34,7 @@ QUICK_INDICATORS = ["length", "mtld"]  # no model: the quick mode spends its tim
 NEEDS_14 = "needs #14"
 
 
-def prepare(root: Path, sizes: dict, names: list[str]):
+def prepare(root: Path, sizes: dict, names: list[str], base_model: str | None = None):
     """The demo pipeline's pool, evaluation sets and indicators in `root/shared`."""
     from importlib import resources
 
@@ -54,7 +54,11 @@ def prepare(root: Path, sizes: dict, names: list[str]):
                 update={
                     "eval": exp.eval.model_copy(update={"limit": sizes["eval"]}),
                     "test_eval": exp.test_eval.model_copy(update={"limit": sizes["test"]}),
-                    "overrides": {**exp.overrides, "max_length": sizes["max_length"]},
+                    "overrides": {
+                        **exp.overrides,
+                        "max_length": sizes["max_length"],
+                        **({"base_model": base_model} if base_model else {}),
+                    },
                 }
             ),
         }
@@ -128,6 +132,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, help="Dirichlet subsets (default 24, quick 8)")
     parser.add_argument("--columns", default=None, help="design and rule columns")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--base-model", default=None, help="another base model (a mechanics check)")
     args = parser.parse_args()
     sizes = dict(QUICK if args.quick else FULL)
     if args.n:
@@ -141,7 +146,7 @@ def main() -> None:
     from instructmining.sampling import add_subsets, build_design, write_design
     from instructmining.storage import read_parquet
 
-    pipeline = prepare(root, sizes, names)
+    pipeline = prepare(root, sizes, names, args.base_model)
     shared = root / "shared"
     pool, indicators = (
         read_parquet(shared / "pool.parquet"),
