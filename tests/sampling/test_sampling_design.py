@@ -153,3 +153,13 @@ def test_dirichlet_still_samples_when_its_figures_cannot_be_computed():
     built = build_design(pool, 4, 10, 0, "dirichlet", flat)
     assert built.subsets["subset_id"].nunique() == 4
     assert "no numeric column that varies" in built.info["figures_skipped"]
+
+
+def test_a_lower_temperature_gives_more_extreme_spread_subsets():
+    pool, indicators = synthetic_pool()
+    sharp, flat = (
+        build_design(pool, 10, 16, 0, "spread", indicators, temperature=t).info["figures"]
+        for t in (0.1, 10.0)
+    )
+    assert sharp["d_efficiency"] > 2 * flat["d_efficiency"]
+    assert all(sharp[f"sd_{c}"] > flat[f"sd_{c}"] for c in COLUMNS)
