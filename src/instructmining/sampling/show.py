@@ -19,8 +19,8 @@ def print_figures(info: dict[str, Any], to: Console = console) -> None:
         return
     figures = figures_table(info)
     table = Table(
-        title=f"design figures over {', '.join(info['columns'])} "
-        "(indicators standardised by the pool's per-example sd)"
+        title=f"design figures over {', '.join(info['columns'])}",
+        caption="subset means of indicators standardised by the pool's per-example sd",
     )
     for column in figures.columns:
         table.add_column(column, justify="left" if column == "figure" else "right")
