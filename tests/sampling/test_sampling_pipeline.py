@@ -49,3 +49,23 @@ def test_run_samples_the_configured_design_and_runs_rounds(tmp_path: Path, capsy
     rounds = read_parquet(ws / "rounds.parquet")
     assert rounds["subsets"].tolist() == [6, 8, 10]
     assert read_parquet(ws / "subsets.parquet")["subset_id"].nunique() == 10
+
+
+def test_run_keeps_todays_dirichlet_subsets_by_default(tmp_path: Path) -> None:
+    from instructmining.sampling import sample_subsets
+
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.replace("design: d-optimal, ", ""), encoding="utf-8")
+    config, base = load_config(path)
+    assert config.sampling.design == "dirichlet"
+    ws = tmp_path / "ws"
+    pool, indicators = synthetic_pool()
+    write_pool(pool, ws / "pool.parquet")
+    write_parquet(indicators, ws / "indicators.parquet")
+    pipeline = Pipeline(config, base, ws)
+    with pipeline.ws.lock():
+        pipeline.subsets()
+    expected, _ = sample_subsets(read_parquet(ws / "pool.parquet"), 6, 10, 0)
+    assert read_parquet(ws / "subsets.parquet").equals(expected)
+    info = read_design_info(ws / "subsets_mixtures.parquet")
+    assert info["figures"] == info["dirichlet"]
