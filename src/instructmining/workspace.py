@@ -65,6 +65,14 @@ FILES: dict[str, WorkspaceFile] = {
         "instructmining experiment",
     ),
     "rule": WorkspaceFile("rule.json", "the fitted rule and its statistics", "instructmining fit"),
+    "rounds": WorkspaceFile(
+        "rounds.parquet",
+        "one row per sequential design round: subsets, runs and the fit's CV R²",
+        "instructmining run (sampling.rounds)",
+    ),
+    "round_rules": WorkspaceFile(
+        "rules", "each design round's fitted rule, round<k>.json", "instructmining run"
+    ),
     "selected": WorkspaceFile(
         "selected.jsonl", "the selected examples, best first", "instructmining select"
     ),
@@ -153,6 +161,8 @@ class Workspace:
     experiment = _named("experiment")
     runs = _named("runs")
     rule = _named("rule")
+    rounds = _named("rounds")
+    round_rules = _named("round_rules")
     selected = _named("selected")
     selection = _named("selection")
     search = _named("search")

@@ -52,3 +52,63 @@ def test_sample_errors_leave_no_output(tmp_path, cli):
     code, _, stderr = cli("sample", pool, "-o", out, "--subsets", 0, "--size", 5)
     assert code == 2 and "at least 1" in stderr
     assert not out.exists() and not (tmp_path / "ws" / "subsets_mixtures.parquet").exists()
+
+
+def _design_workspace(tmp_path) -> Path:
+    from design_data import synthetic_pool
+
+    from instructmining.storage import write_parquet
+
+    pool, indicators = synthetic_pool()
+    ws = tmp_path / "ws"
+    write_pool(pool, ws / "pool.parquet")
+    write_parquet(indicators, ws / "indicators.parquet")
+    return ws
+
+
+def test_sample_d_optimal_prints_and_stores_figures_beside_dirichlet(tmp_path, cli):
+    ws = _design_workspace(tmp_path)
+    out = ws / "subsets.parquet"
+    args = ("sample", ws / "pool.parquet", "-o", out, "--subsets", 8, "--size", 12)
+    code, stdout, stderr = cli(*args, "--design", "d-optimal", "--columns", "x1,x2")
+    assert code == 0, stderr
+    assert "design figures over x1, x2" in stdout
+    assert "d_efficiency" in stdout and "sd_x1" in stdout and "max_abs_corr" in stdout
+    assert "d-optimal" in stdout and "dirichlet" in stdout
+    info = pq.read_schema(ws / "subsets_mixtures.parquet").metadata[b"instructmining.design"]
+    assert b'"design": "d-optimal"' in info
+    code, stdout, _ = cli(*args, "--design", "spread", "--temperature", "0.5", "--mix-sources")
+    assert code == 0 and "spread" in stdout
+    code, stdout, _ = cli(*args)  # dirichlet with the indicators beside the pool: figures too
+    assert code == 0 and "this design" in stdout
+
+
+def test_sample_design_errors_are_one_line(tmp_path, cli):
+    ws = _design_workspace(tmp_path)
+    out = ws / "subsets.parquet"
+    args = ("sample", ws / "pool.parquet", "-o", out, "--subsets", 4, "--size", 8)
+    code, _, stderr = cli(*args, "--design", "d-optimal", "--columns", "x1,zz")
+    assert code == 2 and stderr.startswith("error: indicator column(s) zz not in")
+    assert len(stderr.strip().splitlines()) == 1
+    code, _, stderr = cli(*args, "--design", "spread", "--indicators", ws / "none.parquet")
+    assert code == 2 and "none.parquet: no such file (the spread design needs indicators)" in stderr
+    code, _, stderr = cli(*args, "--design", "best")
+    assert code == 2 and "unknown design 'best'" in stderr
+    assert not out.exists()
+
+
+def test_design_add_appends_and_prints(tmp_path, cli):
+    ws = _design_workspace(tmp_path)
+    out = ws / "subsets.parquet"
+    cli("sample", ws / "pool.parquet", "-o", out, "--subsets", 6, "--size", 10)
+    code, stdout, stderr = cli("design", ws, "--add", 3)
+    assert code == 0, stderr
+    assert "6 subsets so far (0 with finished runs); added 3: s006, s007, s008" in stdout
+    assert "dirichlet + sequential d" in stdout
+    assert pq.read_table(out).to_pandas()["subset_id"].nunique() == 9
+    code, stdout, _ = cli("design", ws, "--add", 2, "--criterion", "i")
+    assert code == 0 and "added 2: s009, s010" in stdout
+    code, _, stderr = cli("design", ws, "--add", 2, "--criterion", "x")
+    assert code == 2 and stderr.startswith("error: unknown criterion 'x'")
+    code, _, stderr = cli("design", tmp_path / "empty", "--add", 2)
+    assert code == 2 and "pool.parquet: no such file" in stderr

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from instructmining.cli import (
+    design,  # noqa: F401
     experiment,  # noqa: F401
     indicators,  # noqa: F401
     pool,  # noqa: F401  (each import registers its commands)

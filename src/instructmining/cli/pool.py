@@ -13,9 +13,10 @@ from instructmining.cli.app import app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
 from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.errors import UserError
-from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
-from instructmining.storage import write_parquet
-from instructmining.workspace import Workspace, mixtures_beside
+from instructmining.sampling import DEFAULT_ALPHA, DEFAULT_TEMPERATURE, build_design, write_design
+from instructmining.sampling.show import print_figures
+from instructmining.storage import read_parquet
+from instructmining.workspace import Workspace
 
 pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -91,20 +92,52 @@ def sample(
     sources: Annotated[
         str | None, typer.Option(help="Comma-separated sources (default all).")
     ] = None,
+    design: Annotated[str, typer.Option(help="dirichlet, spread or d-optimal.")] = "dirichlet",
+    indicators: Annotated[
+        Path | None,
+        typer.Option(help="Indicators table (default: indicators.parquet beside the pool)."),
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="Comma-separated design columns (default all numeric).")
+    ] = None,
+    temperature: Annotated[
+        float, typer.Option(help="spread: noise beside the direction; lower is more extreme.")
+    ] = DEFAULT_TEMPERATURE,
+    mix_sources: Annotated[
+        bool, typer.Option(help="spread: lean along the direction within a Dirichlet mixture.")
+    ] = False,
+    candidates: Annotated[
+        int | None, typer.Option(help="d-optimal: candidate subsets (default 10 per subset).")
+    ] = None,
 ) -> None:
-    """Sample subsets whose source proportions are drawn from Dirichlet(alpha).
+    """Sample subsets: Dirichlet source mixtures, spread along indicator space, or D-optimal.
 
-    Also writes `<output stem>_mixtures.parquet` with each subset's share per source.
+    Also writes `<output stem>_mixtures.parquet` with each subset's share per source and, in
+    its metadata, the design's figures next to a Dirichlet design's.
     """
     table = read_pool(pool, required=["id", "source"])
-    chosen = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
-    subset_table, mixtures = sample_subsets(table, subsets, size, seed, alpha, chosen)
-    mixtures_path = mixtures_beside(output)
+    indicators = indicators or (pool.parent / "indicators.parquet")
+    if not indicators.exists() and (design != "dirichlet" or columns):
+        raise UserError(f"{indicators}: no such file (the {design} design needs indicators)")
+    indicator_table = read_parquet(indicators, ["id"]) if indicators.exists() else None
+    built = build_design(
+        table,
+        subsets,
+        size,
+        seed,
+        design,
+        indicator_table,
+        split_names(columns),
+        alpha,
+        split_names(sources),
+        temperature,
+        mix_sources,
+        candidates,
+    )
     with Workspace(output.parent).lock(target=output):
-        write_parquet(mixtures, mixtures_path)
-        write_parquet(subset_table, output)
-    shares = mixtures.drop(columns="subset_id")
-    summary = Table(title=f"{subsets} subsets of {size} (alpha {alpha}, seed {seed})")
+        mixtures_path = write_design(built, output)
+    shares = built.mixtures.drop(columns="subset_id")
+    summary = Table(title=f"{subsets} subsets of {size} ({design}, alpha {alpha}, seed {seed})")
     for column in ("source", "mean share", "min", "max", "subsets using it"):
         summary.add_column(column, justify="left" if column == "source" else "right")
     for name in shares.columns:
@@ -119,4 +152,11 @@ def sample(
     Console().print(summary)
     single = int((shares.max(axis=1) >= 0.9).sum())
     typer.echo(f"{single} of {subsets} subsets are at least 90% one source")
+    print_figures(built.info, Console())
     typer.echo(f"wrote {output} and {mixtures_path}")
+
+
+def split_names(text: str | None) -> list[str] | None:
+    """Comma-separated names as a list (None when none are given)."""
+    names = [s.strip() for s in (text or "").split(",") if s.strip()]
+    return names or None

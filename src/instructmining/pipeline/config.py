@@ -132,6 +132,21 @@ class SamplingConfig(_Strict):
     alpha: float = Field(0.5, gt=0)
     seed: int = 0
     sources: list[str] | None = None
+    design: Literal["dirichlet", "spread", "d-optimal"] = "dirichlet"
+    columns: list[str] | None = Field(None, description="design columns (default all numeric)")
+    temperature: float = Field(1.0, ge=0)
+    mix_sources: bool = False
+    candidates: PositiveInt | None = None
+    rounds: PositiveInt = Field(
+        1, description="design rounds: add, run and refit until CV R² stalls"
+    )
+    add: PositiveInt = Field(8, description="subsets added per design round")
+    criterion: Literal["d", "i"] = "d"
+    max_runs: PositiveInt | None = Field(None, description="stop the rounds at this many runs")
+
+    def design_settings(self) -> dict[str, Any]:
+        """The settings that decide the first design (the round settings do not)."""
+        return self.model_dump(exclude={"rounds", "add", "criterion", "max_runs"})
 
 
 class EvalSet(_Strict):

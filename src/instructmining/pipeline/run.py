@@ -20,7 +20,7 @@ from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
 from instructmining.pipeline.stages import run_stage
 from instructmining.progress import console
-from instructmining.storage import read_parquet, write_json, write_parquet
+from instructmining.storage import read_parquet, write_json
 from instructmining.workspace import Workspace
 
 
@@ -81,6 +81,7 @@ class Pipeline:
             ("subsets", self.subsets),
             ("experiments", self.experiments),
             ("fit", self.fit),
+            ("design rounds", self.rounds),
             ("select", self.select),
             ("search", self.search),
             ("compare", self.compare),
@@ -218,23 +219,55 @@ class Pipeline:
         run_stage(self.ws.root, "indicators", inputs, [self.ws.indicators], compute)
 
     def subsets(self) -> None:
-        from instructmining.sampling import sample_subsets
+        from instructmining.sampling import build_design, write_design
+        from instructmining.sampling.show import print_figures
 
         cfg = self.cfg.sampling
         mixtures_path = self.ws.mixtures
-        inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
+        needs_indicators = cfg.design != "dirichlet"
+        inputs = hash_object(
+            [cfg.design_settings(), hash_file(self.ws.pool)]
+            + ([hash_file(self.ws.indicators)] if needs_indicators else [])
+        )
 
         def sample() -> dict:
-            pool = read_parquet(self.ws.pool)
-            subsets, mixtures = sample_subsets(
-                pool, cfg.subsets, cfg.size, cfg.seed, alpha=cfg.alpha, sources=cfg.sources
+            design = build_design(
+                read_parquet(self.ws.pool),
+                cfg.subsets,
+                cfg.size,
+                cfg.seed,
+                cfg.design,
+                read_parquet(self.ws.indicators) if self.ws.indicators.exists() else None,
+                cfg.columns,
+                cfg.alpha,
+                cfg.sources,
+                cfg.temperature,
+                cfg.mix_sources,
+                cfg.candidates,
             )
-            write_parquet(mixtures, mixtures_path)
-            write_parquet(subsets, self.ws.subsets)
-            console.print(f"{cfg.subsets} subsets of {cfg.size} examples")
+            write_design(design, self.ws.subsets)
+            console.print(f"{cfg.subsets} subsets of {cfg.size} examples ({cfg.design})")
+            print_figures(design.info)
             return {"subsets": cfg.subsets, "size": cfg.size}
 
         run_stage(self.ws.root, "subsets", inputs, [self.ws.subsets, mixtures_path], sample)
+
+    def rounds(self) -> None:
+        from instructmining.sampling.rounds import run_rounds
+
+        cfg = self.cfg.sampling
+        if cfg.rounds <= 1:
+            console.print("one design round: nothing to add")
+            return
+        run_rounds(
+            self.ws.root,
+            cfg.rounds,
+            cfg.add,
+            self.experiments,
+            self.fit,
+            cfg.criterion,
+            cfg.max_runs,
+        )
 
     def experiment_config(self):  # noqa: ANN201 - ExperimentConfig, imported lazily
         from instructmining.experiments import preset

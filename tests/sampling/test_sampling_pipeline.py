@@ -1,0 +1,71 @@
+"""`run` with a designed first sample and design rounds (the stage wiring; models not loaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from design_data import FakeLoop, synthetic_pool
+
+from instructmining.data import write_pool
+from instructmining.pipeline.config import load_config
+from instructmining.pipeline.run import Pipeline
+from instructmining.sampling import read_design_info
+from instructmining.storage import read_parquet, write_parquet
+
+CONFIG = """
+workspace: ws
+pool:
+  files:
+    - {path: pool.jsonl}
+experiments:
+  eval: {path: eval.jsonl}
+sampling: {subsets: 6, size: 10, design: d-optimal, columns: [x1, x2], rounds: 3, add: 2}
+"""
+
+
+def test_run_samples_the_configured_design_and_runs_rounds(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    config, base = load_config(path)
+    assert config.sampling.design == "d-optimal" and config.sampling.rounds == 3
+    ws = tmp_path / "ws"
+    pool, indicators = synthetic_pool()
+    write_pool(pool, ws / "pool.parquet")
+    write_parquet(indicators, ws / "indicators.parquet")
+    pipeline = Pipeline(config, base, ws)
+    loop = FakeLoop(ws, [0.1, 0.2, 0.3])
+    pipeline.experiments, pipeline.fit = loop.experiment, loop.fit
+    with pipeline.ws.lock():
+        pipeline.subsets()
+        info = read_design_info(ws / "subsets_mixtures.parquet")
+        assert info["design"] == "d-optimal" and info["columns"] == ["x1", "x2"]
+        assert info["figures"]["d_efficiency"] > info["dirichlet"]["d_efficiency"]
+        assert "d_efficiency" in capsys.readouterr().err
+        pipeline.subsets()
+        assert "up to date" in capsys.readouterr().err
+        loop.experiment()
+        loop.fit()
+        pipeline.rounds()
+    rounds = read_parquet(ws / "rounds.parquet")
+    assert rounds["subsets"].tolist() == [6, 8, 10]
+    assert read_parquet(ws / "subsets.parquet")["subset_id"].nunique() == 10
+
+
+def test_run_keeps_todays_dirichlet_subsets_by_default(tmp_path: Path) -> None:
+    from instructmining.sampling import sample_subsets
+
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.replace("design: d-optimal, ", ""), encoding="utf-8")
+    config, base = load_config(path)
+    assert config.sampling.design == "dirichlet"
+    ws = tmp_path / "ws"
+    pool, indicators = synthetic_pool()
+    write_pool(pool, ws / "pool.parquet")
+    write_parquet(indicators, ws / "indicators.parquet")
+    pipeline = Pipeline(config, base, ws)
+    with pipeline.ws.lock():
+        pipeline.subsets()
+    expected, _ = sample_subsets(read_parquet(ws / "pool.parquet"), 6, 10, 0)
+    assert read_parquet(ws / "subsets.parquet").equals(expected)
+    info = read_design_info(ws / "subsets_mixtures.parquet")
+    assert info["figures"] == info["dirichlet"]
