@@ -24,6 +24,7 @@ from instructmining.indicators.output import write_indicators
 from instructmining.indicators.registry import instantiate
 from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_availability
 from instructmining.storage import read_parquet, write_parquet
+from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace
 
 DEFAULT_NAMES = "length,mtld,ppl,ifd,knn"
@@ -103,6 +104,7 @@ def indicators(
     list_: Annotated[bool, typer.Option("--list", help="List indicators and exit.")] = False,
     executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Compute quality indicators per example; values are cached and a rerun resumes."""
     options = IndicatorOptions(
@@ -126,6 +128,7 @@ def indicators(
     if pool is None or output is None:
         raise UserError("give a pool table and -o OUTPUT (or --list)")
     parse_names(names)
+    start_thread_budget(threads)
     runner = indicator_runner(executor, ray_address)
     table = read_parquet(pool, required=["id", "instruction", "output"])
     ws = Workspace(output.parent)
