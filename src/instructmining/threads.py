@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +84,9 @@ def apply_thread_budget(threads: int | None = None) -> ThreadBudget:
 
 
 def start_thread_budget(threads: int | None) -> ThreadBudget:
-    """Apply the budget and say so on stderr: what a computing command does first."""
+    """Apply the budget, to be printed on stderr as the work starts: a command's first step."""
+    from instructmining.progress import say_when_work_starts
+
     budget = apply_thread_budget(threads)
-    print(budget.describe(), file=sys.stderr, flush=True)
+    say_when_work_starts(budget.describe())
     return budget
