@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -226,6 +227,11 @@ def passes_gain(pool: pd.DataFrame, repeats: int) -> tuple[float, float]:
     return statistics.median(apart), statistics.median(joint)
 
 
+def step(what: str) -> None:
+    """Progress on stderr: a long run shows where it is."""
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
 def _status(met: bool, held_back: str) -> str:
     return "met" if met else f"missed: {held_back}"
 
@@ -237,15 +243,17 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the profile's tables")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
-    n = 64 if args.quick else args.n
-    naive_sample, repeats = (8, 1) if args.quick else (40, 3)
-    knn_n, sk_queries = (20_000, 500) if args.quick else (100_000, 2_000)
+    n = 24 if args.quick else args.n
+    naive_sample, repeats = (4, 1) if args.quick else (40, 3)
+    knn_n, sk_queries = (5_000, 200) if args.quick else (100_000, 2_000)
     if not args.data.exists():
         raise SystemExit(f"{args.data}: not found (the shared data folder is needed)")
     pool = load_pool(args.data, n)
     print(f"{len(pool)} Alpaca examples from {args.data.name}\n{machine_line()}", flush=True)
 
+    step("ppl+ifd run")
     batched = ppl_ifd_seconds(pool)
+    step("matmul peak, naive loop")
     lm = load_causal_lm("smollm2-135m-instruct", "cpu")
     precision = resolve_precision(IndicatorOptions(device="cpu"))
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
@@ -258,9 +266,14 @@ def main() -> None:
     floor = unavoidable_flops(lm.model, encoded) / (peak * 1e9)
     del lm
     # the operator named when a goal is missed: from the whole run with --profile, else a sample
-    profiled = profile_run(pool if args.profile else pool.head(min(len(pool), 48)))
+    step("profile")
+    profiled = profile_run(
+        pool if args.profile else pool.head(min(len(pool), 16 if args.quick else 48))
+    )
     held_back = bottleneck(profiled)
+    step("passes apart vs joint")
     apart, joint = passes_gain(pool, repeats)
+    step("embedding, kNN")
     plain, ours = embedding_rates(texts_of(pool))
     knn = knn_search(knn_n, 6, sk_queries)
 
