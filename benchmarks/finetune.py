@@ -10,7 +10,7 @@ load included; tracemalloc cannot see torch's allocations). Repeats interleave v
 table shows medians.
 
     .venv/bin/python benchmarks/finetune.py --examples 64 --repeats 1
-    .venv/bin/python benchmarks/finetune.py --quick  # smoke run: 16 examples, 1 epoch, 2 variants
+    .venv/bin/python benchmarks/finetune.py --quick  # smoke run: 8 examples, 1 epoch, 2 variants
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.examples, args.epochs, args.max_length, args.repeats = 16, 1, 128, 1
+        args.examples, args.epochs, args.max_length, args.repeats = 8, 1, 64, 1
         args.variants = "ours,trainer-bf16-grouped"
     if args.variant:
         run_variant(args)

@@ -7,7 +7,7 @@ process may use (`instructmining.threads.worker_threads`). Each fine-tune is
 ratio is throughput (fine-tunes per second) against running them one after the other alone.
 
     .venv/bin/python benchmarks/threads.py              # 96 examples, 2 epochs, 3 repeats
-    .venv/bin/python benchmarks/threads.py --quick      # a smoke run (16 examples, 1 epoch)
+    .venv/bin/python benchmarks/threads.py --quick      # a smoke run (8 examples, 1 epoch)
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.examples, args.epochs, args.max_length, args.repeats = 16, 1, 128, 1
+        args.examples, args.epochs, args.max_length, args.repeats = 8, 1, 64, 1
     cpus = usable_cpus()
     variants = {
         "one alone (budget: all CPUs)": [cpus],
