@@ -10,6 +10,7 @@ load included; tracemalloc cannot see torch's allocations). Repeats interleave v
 table shows medians.
 
     .venv/bin/python benchmarks/finetune.py --examples 64 --repeats 1
+    .venv/bin/python benchmarks/finetune.py --quick  # smoke run: 8 examples, 1 epoch, 2 variants
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine_line
 
 DOLLY = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dolly"
 DEFAULT_DATA = DOLLY / "alpagasus_dolly_3k.json"
@@ -124,6 +127,12 @@ def run_trainer(args: argparse.Namespace, bf16: bool, grouped: bool) -> dict:
 
 def run_variant(args: argparse.Namespace) -> None:
     """In the subprocess: train once and print one JSON line."""
+    import torch
+
+    if args.threads is not None:
+        from instructmining.threads import apply_thread_budget
+
+        apply_thread_budget(args.threads)
     if args.variant == "ours":
         result = run_ours(args)
     else:
@@ -131,6 +140,7 @@ def run_variant(args: argparse.Namespace) -> None:
             args, bf16="bf16" in args.variant, grouped=args.variant.endswith("grouped")
         )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["threads"] = torch.get_num_threads()
     print(json.dumps(result))
 
 
@@ -142,8 +152,13 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--threads", type=int, help="thread budget of each run (default: torch's)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.examples, args.epochs, args.max_length, args.repeats = 8, 1, 64, 1
+        args.variants = "ours,trainer-bf16-grouped"
     if args.variant:
         run_variant(args)
         return
@@ -154,6 +169,7 @@ def main() -> None:
             command = [sys.executable, __file__, "--variant", variant, "--data", str(args.data)]
             command += ["--examples", str(args.examples), "--epochs", str(args.epochs)]
             command += ["--max-length", str(args.max_length)]
+            command += ["--threads", str(args.threads)] if args.threads else []
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 sys.exit(f"{variant} failed:\n{done.stderr[-3000:]}")
@@ -172,6 +188,8 @@ def _print_table(results: dict[str, list[dict]], args: argparse.Namespace) -> No
         v: statistics.median(r["tokens"] / r["seconds"] for r in rs) for v, rs in results.items()
     }
     reference = rate.get("ours")
+    threads = sorted({r["threads"] for rs in results.values() for r in rs})
+    print(f"{machine_line()}; each run trained with {'/'.join(map(str, threads))} torch threads")
     print(
         f"{args.examples} Dolly examples, {args.epochs} epochs, max length {args.max_length}, "
         f"SmolLM2-135M-Instruct + LoRA r16 (all projections), batch 8; "

@@ -100,7 +100,7 @@ def test_the_batch_plan_counts_tokens_without_loading_a_model(
     pool: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The driver plans with the tokenizer alone, so each actor loads its model once, to compute."""
-    from instructmining.distributed.ray_indicators import _lengths
+    from instructmining.distributed.ray_indicators import _tokenize
     from instructmining.indicators import perplexity
     from instructmining.indicators.base import RunContext
     from instructmining.indicators.cache import ValueCache
@@ -113,6 +113,8 @@ def test_the_batch_plan_counts_tokens_without_loading_a_model(
         raise AssertionError("planning loaded a model")
 
     monkeypatch.setattr(perplexity, "load_causal_lm", no_model)
-    planned = _lengths(instantiate(["ppl"], OPTIONS)[0], pool)
+    planner = instantiate(["ppl"], OPTIONS)[0]
+    _tokenize(planner, pool)
+    planned = planner.lengths(pool)
     assert planned.tolist() == local.lengths(pool).tolist()
     assert len(set(planned.tolist())) > 1  # token counts, which differ across these examples

@@ -22,6 +22,7 @@ from instructmining.cli import (
 )
 from instructmining.cli.app import app
 from instructmining.errors import UserError
+from instructmining.progress import drop_pending, flush_pending
 
 try:  # typer >= 0.20 vendors click; older typer raises click's own exceptions
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (used by the console script and the tests)."""
     try:
         app(args=argv, standalone_mode=False)
+        flush_pending()
     except UserError as exc:
         typer.echo(f"error: {_one_line(str(exc))}", err=True)
         return exc.exit_code
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         return 130
+    finally:
+        drop_pending()  # an error before the work started: its one line says it all
     return 0
 
 

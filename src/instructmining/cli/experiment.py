@@ -16,6 +16,7 @@ from instructmining.distributed.options import (
 from instructmining.errors import UserError
 from instructmining.experiments import preset, run_experiments, save_settings, summarize
 from instructmining.pipeline.config import ExperimentsConfig, default_of
+from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace
 
 _PRESET_HELP = (
@@ -84,6 +85,7 @@ def experiment(
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Fine-tune the base model on every subset (and seed) and record its evaluation loss.
 
@@ -108,6 +110,7 @@ def experiment(
         device=device,
     )
     _check_model_and_device(config.base_model, config.device)
+    start_thread_budget(threads)
     runner = executor_from_options(executor, ray_address)
     ws = Workspace(workspace)
     seed_list = _seeds(seeds)

@@ -25,6 +25,7 @@ from instructmining.indicators.registry import instantiate
 from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_availability
 from instructmining.pipeline.config import IndicatorsConfig, default_of
 from instructmining.storage import read_parquet, write_parquet
+from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace
 
 DEFAULT_NAMES = ",".join(default_of(IndicatorsConfig, "names"))
@@ -108,6 +109,7 @@ def indicators(
     list_: Annotated[bool, typer.Option("--list", help="List indicators and exit.")] = False,
     executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Compute quality indicators per example; values are cached and a rerun resumes."""
     options = IndicatorOptions(
@@ -131,6 +133,7 @@ def indicators(
     if pool is None or output is None:
         raise UserError("give a pool table and -o OUTPUT (or --list)")
     parse_names(names)
+    start_thread_budget(threads)
     runner = indicator_runner(executor, ray_address)
     table = read_parquet(pool, required=["id", "instruction", "output"])
     ws = Workspace(output.parent)

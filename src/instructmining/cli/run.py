@@ -11,6 +11,7 @@ import typer
 
 from instructmining.cli.app import app
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
+from instructmining.threads import THREADS_HELP, start_thread_budget
 
 
 def _finish(result, seconds: float) -> None:  # noqa: ANN001 - PipelineResult, imported lazily
@@ -27,10 +28,12 @@ def run(
     ] = None,
     executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Run every stage a YAML config names; a rerun resumes where the last one stopped."""
     from instructmining.pipeline.run import run_pipeline
 
+    start_thread_budget(threads)
     started = time.perf_counter()
     result = run_pipeline(config, workspace, executor, ray_address)
     _finish(result, time.perf_counter() - started)
@@ -44,10 +47,12 @@ def demo(
     quick: Annotated[
         bool, typer.Option("--quick", help="A reduced size that finishes in a few minutes.")
     ] = False,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """The whole loop on the bundled real data and offline models (what `make demo` runs)."""
     from instructmining.pipeline.run import run_pipeline
 
+    start_thread_budget(threads)
     name = "demo-quick.yaml" if quick else "demo.yaml"
     started = time.perf_counter()
     with resources.as_file(resources.files("instructmining.demo") / name) as config:

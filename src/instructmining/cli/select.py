@@ -11,6 +11,7 @@ from instructmining.cli.app import app
 from instructmining.cli.rule import console, print_table
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
 from instructmining.pipeline.config import CompareConfig, SearchConfig, default_of
+from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def select(
     embedder: EmbedderOpt = None,
     k: KOpt = None,
     device: DeviceOpt = None,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Score every pool example and keep the top N (lowest predicted log loss first)."""
     from instructmining.rule import load_rule
@@ -99,6 +101,7 @@ def select(
     from instructmining.selection.select import indicator_options
     from instructmining.storage import read_parquet
 
+    start_thread_budget(threads)
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
@@ -150,6 +153,7 @@ def search(
     device: DeviceOpt = None,
     executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Search n with BlendSearch: eval loss after fine-tuning on the rule's top n."""
     from instructmining.distributed.options import executor_from_options
@@ -157,7 +161,7 @@ def search(
     from instructmining.selection.training import search_workspace
 
     runner = executor_from_options(executor, ray_address)
-
+    start_thread_budget(threads)
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
     found = search_workspace(
@@ -206,6 +210,7 @@ def compare(
     device: DeviceOpt = None,
     executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Eval loss of the rule's top n against random n and single-indicator baselines."""
     from instructmining.distributed.options import executor_from_options
@@ -213,6 +218,7 @@ def compare(
 
     runner = executor_from_options(executor, ray_address)
 
+    start_thread_budget(threads)
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
     names = [b.strip() for b in baselines.split(",") if b.strip()]

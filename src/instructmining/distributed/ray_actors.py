@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from instructmining.distributed.ray_runtime import cluster_gpus
+from instructmining.distributed.ray_runtime import cluster_gpus, worker_threads_on
 from instructmining.indicators.base import RunContext
 from instructmining.indicators.cache import ValueCache
 from instructmining.indicators.options import IndicatorOptions
@@ -38,12 +38,13 @@ def _worker_precision(options: IndicatorOptions) -> str:
 def place(ray: Any, options: IndicatorOptions, actors: int | None) -> Placement:
     """One actor per GPU, else one per as many CPUs as the driver's torch threads.
 
-    Actors use the driver's thread count, so their kernels, and values, are a local run's. The
-    precision is the workers' own: it enters the cache keys.
+    Actors use the driver's thread count, so their kernels, and values, are a local run's, and
+    reserve that many Ray CPUs, so the actors on one node split its CPUs. The precision is the
+    workers' own: it enters the cache keys.
     """
     import torch
 
-    threads = torch.get_num_threads()
+    threads = worker_threads_on(ray, torch.get_num_threads())
     gpus = cluster_gpus(ray)
     if actors is None:
         cpus = ray.cluster_resources().get("CPU", 1)
@@ -51,7 +52,7 @@ def place(ray: Any, options: IndicatorOptions, actors: int | None) -> Placement:
     per_actor = 1.0 if gpus else 0.0
     probe = ray.remote(_worker_precision).options(num_cpus=1, num_gpus=per_actor)
     precision = ray.get(probe.remote(options))
-    return Placement(actors, per_actor, 1.0, threads, precision)
+    return Placement(actors, per_actor, float(threads), threads, precision)
 
 
 class BatchWorker:

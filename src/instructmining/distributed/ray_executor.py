@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from instructmining.distributed.ray_runtime import cluster_gpus, connect
+from instructmining.distributed.ray_runtime import cluster_gpus, connect, worker_threads_on
 
 
 def _run_task(fn: Callable[[Any], Any], task: Any, threads: int) -> Any:
@@ -47,12 +47,12 @@ class RayExecutor:
         self.max_retries = max_retries
         self.torch_threads = torch_threads
 
-    def _remote(self, ray: Any) -> Any:
+    def _remote(self, ray: Any, threads: int) -> Any:
         gpus = self.gpus_per_task
         if gpus is None:
             gpus = 1.0 if cluster_gpus(ray) > 0 else 0.0
         return ray.remote(_run_task).options(
-            num_cpus=self.cpus_per_task,
+            num_cpus=max(self.cpus_per_task, threads),  # tasks on a node share its CPUs
             num_gpus=gpus,
             max_retries=self.max_retries,
             retry_exceptions=False,
@@ -67,8 +67,8 @@ class RayExecutor:
         if not tasks:
             return
         ray = connect(self.address)
-        threads = self.torch_threads or torch.get_num_threads()
-        remote = self._remote(ray)
+        threads = worker_threads_on(ray, self.torch_threads or torch.get_num_threads())
+        remote = self._remote(ray, threads)
         fn_ref = ray.put(fn)  # shipped once, not once per task
         pending = {remote.remote(fn_ref, task, threads): task for task in tasks}
         try:

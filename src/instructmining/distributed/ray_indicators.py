@@ -30,7 +30,7 @@ from instructmining.distributed.ray_actors import (
 )
 from instructmining.distributed.ray_runtime import connect
 from instructmining.hashing import hash_object
-from instructmining.indicators.base import Indicator, RunContext, make_batches
+from instructmining.indicators.base import Indicator, RunContext, plan_batches
 from instructmining.indicators.cache import ValueCache
 from instructmining.indicators.options import IndicatorOptions
 from instructmining.indicators.registry import instantiate
@@ -150,30 +150,22 @@ def _plan(
     indicator: Indicator, todo: pd.DataFrame, missing: np.ndarray, ctx: RunContext
 ) -> list[pd.DataFrame]:
     """The local run's batches, one DataFrame each, tagged with `_batch` and `_columns`."""
-    lengths = _lengths(indicator, todo)
-    ids = todo["id"].to_numpy()
-    stored = indicator.stored()
+    _tokenize(indicator, todo)
     batch_size = ctx.batch_size(indicator.default_batch_size)
     blocks: list[pd.DataFrame] = []
-    for pattern in sorted({tuple(row) for row in missing}, reverse=True):
-        columns = ",".join(c for c, needed in zip(stored, pattern, strict=True) if needed)
-        positions = np.flatnonzero((missing == pattern).all(axis=1))
-        for batch in make_batches(
-            lengths[positions], ids[positions], batch_size, indicator.max_batch_tokens
-        ):
-            rows = todo.iloc[positions[batch]].reset_index(drop=True)
-            rows["_batch"], rows["_columns"] = len(blocks), columns
-            blocks.append(rows)
+    for positions, columns in plan_batches(indicator, todo, missing, batch_size):
+        rows = todo.iloc[positions].reset_index(drop=True)
+        rows["_batch"], rows["_columns"] = len(blocks), ",".join(columns)
+        blocks.append(rows)
     return blocks
 
 
-def _lengths(indicator: Indicator, todo: pd.DataFrame) -> np.ndarray:
-    """Each example's cost, as the local run measures it: token counts need the tokenizer alone."""
-    if type(indicator).lengths is not Indicator.lengths:
+def _tokenize(indicator: Indicator, todo: pd.DataFrame) -> None:
+    """Count tokens as the local run does, with the tokenizer alone (no model on the driver)."""
+    if type(indicator).tokenize is not Indicator.tokenize:
         from instructmining.models.loader import load_tokenizer
 
         indicator.tokenize(todo, load_tokenizer(indicator.model_name()))
-    return np.asarray(indicator.lengths(todo))
 
 
 def _embed_on_ray(

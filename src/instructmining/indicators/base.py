@@ -137,6 +137,15 @@ class Indicator:
         text = todo["instruction"].str.len() + todo["input"].str.len() + todo["output"].str.len()
         return text.to_numpy()
 
+    def pass_lengths(self, todo: pd.DataFrame) -> dict[str, np.ndarray] | None:
+        """Cost of each example in each stored column, for columns computed by separate passes.
+
+        None (the default): a batch computes all its rows' missing columns at once. Otherwise
+        each column is batched by its own costs, so a pass whose lengths sort differently from
+        another's (ppl with and without the instruction) is not padded to the other's order.
+        """
+        return None
+
     def compute(self, batch: pd.DataFrame, columns: list[str], ctx: RunContext) -> dict[str, list]:
         """Values of `columns` (some of `stored()`) for each row of `batch`; None if unscorable."""
         raise NotImplementedError
@@ -167,3 +176,34 @@ def make_batches(
     if current:
         batches.append(np.array(current))
     return batches
+
+
+def plan_batches(
+    indicator: Indicator, todo: pd.DataFrame, missing: np.ndarray, batch_size: int
+) -> list[tuple[np.ndarray, list[str]]]:
+    """(positions in `todo`, columns to compute) of every batch, a local or a Ray run alike.
+
+    `missing[i, j]` says whether row i lacks stored column j. Rows missing the same columns
+    batch together, unless the indicator computes its columns in separate passes.
+    """
+    stored, ids = indicator.stored(), todo["id"].to_numpy()
+    per_pass = indicator.pass_lengths(todo)
+    if per_pass is None:
+        lengths = np.asarray(indicator.lengths(todo))
+        groups = [
+            ([c for c, needed in zip(stored, pattern, strict=True) if needed], lengths,
+             np.flatnonzero((missing == pattern).all(axis=1)))
+            for pattern in sorted({tuple(row) for row in missing}, reverse=True)
+        ]  # fmt: skip
+    else:
+        groups = [
+            ([c], np.asarray(per_pass[c]), np.flatnonzero(missing[:, j]))
+            for j, c in enumerate(stored)
+        ]
+    return [
+        (positions[batch], columns)
+        for columns, lengths, positions in groups
+        for batch in make_batches(
+            lengths[positions], ids[positions], batch_size, indicator.max_batch_tokens
+        )
+    ]

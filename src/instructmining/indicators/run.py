@@ -17,7 +17,7 @@ import pandas as pd
 
 from instructmining.errors import UserError
 from instructmining.hashing import hash_object
-from instructmining.indicators.base import Indicator, RunContext, make_batches
+from instructmining.indicators.base import Indicator, RunContext, plan_batches
 from instructmining.indicators.cache import ValueCache
 from instructmining.indicators.options import IndicatorOptions
 from instructmining.indicators.registry import instantiate
@@ -149,27 +149,19 @@ def _compute(
     ctx: RunContext,
     stat: IndicatorStats,
 ) -> None:
-    """Compute the missing columns batch by batch; rows missing the same columns batch together."""
-    stored = indicator.stored()
-    lengths = np.asarray(indicator.lengths(todo))
-    ids = todo["id"].to_numpy()
+    """Compute the missing columns batch by batch (the plan says which rows and columns)."""
     batch_size = ctx.batch_size(indicator.default_batch_size)
     task = ctx.add_task(stat.name, total=len(todo), status=f"{stat.cached} cached")
-    patterns = {tuple(row) for row in missing}
-    for pattern in sorted(patterns, reverse=True):
-        columns = [c for c, needed in zip(stored, pattern, strict=True) if needed]
-        positions = np.flatnonzero((missing == pattern).all(axis=1))
-        for batch in make_batches(
-            lengths[positions], ids[positions], batch_size, indicator.max_batch_tokens
-        ):
-            rows = todo.iloc[positions[batch]]
-            out = indicator.compute(rows, columns, ctx)
-            ctx.cache.put(spec, out, list(rows["id"]))
-            for column in columns:
-                values[column].update(zip(rows["id"], out[column], strict=True))
-            stat.computed += len(rows)
-            stat.batches += 1
-            ctx.advance(task, len(rows))
+    share = 1 / missing.sum(axis=1)  # of its row's progress, each missing cell's part
+    for positions, columns in plan_batches(indicator, todo, missing, batch_size):
+        rows = todo.iloc[positions]
+        out = indicator.compute(rows, columns, ctx)
+        ctx.cache.put(spec, out, list(rows["id"]))
+        for column in columns:
+            values[column].update(zip(rows["id"], out[column], strict=True))
+        stat.batches += 1
+        ctx.advance(task, float(share[positions].sum() * len(columns)))
+    stat.computed = len(todo)
 
 
 def subset_means(indicators: pd.DataFrame, subsets: pd.DataFrame) -> pd.DataFrame:
