@@ -257,10 +257,11 @@ class Pipeline:
 
     def experiments(self) -> None:
         from instructmining.experiments import run_experiments, save_settings, summarize
+        from instructmining.rule.sets_text import runs_agreement_text
 
         exp = self.cfg.experiments
         config = self.experiment_config()
-        tests = {"test": self.test_path} if self.test_path else None
+        tests = {exp.test_eval.name: self.test_path} if self.test_path else None
         save_settings(self.ws.root, self.eval_path, config, exp.seeds, tests)
         subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
         repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
@@ -274,13 +275,21 @@ class Pipeline:
             executor=self.executor,
         )
         console.print(summarize(runs))
+        pool, subsets = read_parquet(self.ws.pool), read_parquet(self.ws.subsets)
+        console.print(runs_agreement_text(runs, pool, subsets), highlight=False, markup=False)
 
     def fit(self) -> None:
         from instructmining.experiments import config_hash
         from instructmining.rule import fit_rule, load_fit_table
+        from instructmining.rule.sets_text import sets_text
 
         cfg = self.cfg.fit
-        data = load_fit_table(self.ws.root, config_hash=config_hash(self.experiment_config()))
+        data = load_fit_table(
+            self.ws.root,
+            config_hash=config_hash(self.experiment_config()),
+            target=cfg.target,
+            weights=cfg.weights,
+        )
         result = fit_rule(
             data,
             criterion=cfg.criterion,
@@ -290,6 +299,8 @@ class Pipeline:
             name="rule",
         )
         write_json(result.rule.to_dict(), self.ws.rule)
+        console.print(sets_text(result.rule.info), highlight=False, markup=False)
+        console.print(f"target: {result.rule.target.explain()}", highlight=False)
         console.print(f"rule: {result.rule.describe()}")
 
     def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
@@ -311,6 +322,7 @@ class Pipeline:
         )
 
     def select(self) -> None:
+        from instructmining.rule import load_rule
         from instructmining.selection import resolve_size, select_top, write_selection
 
         cfg = self.cfg.select
@@ -322,7 +334,8 @@ class Pipeline:
         ranked = self._ranking("rule")
         output = self.ws.root / "selected.jsonl"
         write_selection(select_top(pool, ranked, n), ranked, output)
-        console.print(f"selected {n} of {len(pool)}: {output}")
+        target = load_rule(self.ws.rule).target.describe()
+        console.print(f"selected {n} of {len(pool)} by the rule (target: {target}): {output}")
 
     def search(self) -> None:
         from instructmining.selection import best_trial, search_size
