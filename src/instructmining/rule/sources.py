@@ -4,6 +4,10 @@ Subsets are grouped by their dominant source (the source with the largest share 
 examples); the mean loss of each group on each set shows which data each set prefers. The
 mixture a set's rule would pick is the source make-up of the pool examples that rule ranks
 best: where two sets' rules pick different sources, "good data" differs between them.
+
+Not yet tied in: a mixture rule fitted on source shares alone (the RegMix-style baseline of the
+evidence work) would give, per set, the mixture predicted best from the shares; when it is on
+main, fit it on each set's log loss and store its mixture beside `rule_mixtures`.
 """
 
 from __future__ import annotations
