@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from rule_sets import SOURCE_REWARD, write_sets_workspace
+from eval_sets_workspace import SOURCE_REWARD, write_sets_workspace
 from scipy import stats
 
 from instructmining.rule import fit_rule, load_fit_table

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from rule_sets import SETS, write_sets_workspace
+from eval_sets_workspace import SETS, write_sets_workspace
 
 from instructmining.errors import UserError
 from instructmining.rule import Rule, fit_rule, load_fit_table

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from rule_sets import write_sets_workspace
+from eval_sets_workspace import write_sets_workspace
 
 from instructmining.cli.experiment import runs_agreement
 from instructmining.workspace import Workspace
