@@ -119,3 +119,16 @@ def test_mean_target_fit_table_holds_the_target_values(ws):
     table = data.table.set_index("subset_id")
     assert table["log_eval_loss"].to_numpy() == pytest.approx(expected.loc[table.index])
     assert table["eval_loss"].to_numpy() == pytest.approx(data.losses.loc[table.index, "fit"])
+
+
+def test_published_rules_name_the_papers_fit_set():
+    from instructmining.rule import load_rule
+
+    target = load_rule("paper-v1").target
+    assert target.kind == "fit" and "SELF-INSTRUCT" in target.explain()
+
+
+def test_exact_indicators_are_used_for_every_targets_rule(ws):
+    data = load_fit_table(ws)
+    result = fit_rule(data, indicators=["ppl"], exact=True)
+    assert {tuple(r["indicators"]) for r in result.rule.info["transfer"]} == {("ppl",)}

@@ -46,8 +46,12 @@ def analyse_sets(
     max_size: int,
     folds: int,
     criterion: str,
+    exact: bool = False,
+    max_combinations: int = 20000,
 ) -> SetAnalysis:
-    """Agreement, transfer and per-source view of the sets recorded in `data.losses`."""
+    """Agreement, transfer and per-source view of the sets recorded in `data.losses`; every
+    target's rule searches its own indicators among `candidates`, except the rule's own target
+    (and all of them with `exact`), which use `chosen`."""
     losses = data.losses
     if losses.empty:
         return SetAnalysis()
@@ -64,7 +68,8 @@ def analyse_sets(
             max_size,
             folds,
             criterion,
-            chosen=chosen if name == own else None,
+            chosen=chosen if name == own or exact else None,
+            max_combinations=max_combinations,
         )
         for name, y in goals.items()
     }

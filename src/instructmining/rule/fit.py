@@ -93,7 +93,9 @@ def fit_rule(
     rule = _build_rule(name, model, data, chosen, ols, coefficients, stats, combos, models, table)
     abl = ablation(table, chosen, TARGET, splits)
     rule.info["ablation"] = abl.to_dict("records")
-    sets = analyse_sets(data, data.target, chosen, candidates, max_size, folds, criterion)
+    sets = analyse_sets(
+        data, data.target, chosen, candidates, max_size, folds, criterion, exact, max_combinations
+    )
     rule.info.update(sets.info())
     return FitResult(rule, combos, coefficients, stats, abl, models, sets)
 

@@ -32,7 +32,7 @@ class Target:
     kind: str
     sets: list[str]
     weights: dict[str, float] = field(default_factory=dict)
-    reason: str | None = None  # why `auto` chose this target
+    reason: str | None = None  # why `auto` chose it, or which set a published rule means
 
     @property
     def symbol(self) -> str:

@@ -47,6 +47,7 @@ def fit_target_rule(
     folds: int,
     criterion: str = "cv",
     chosen: list[str] | None = None,
+    max_combinations: int = 20000,
 ) -> TargetRule | None:
     """A rule for target `y` (indexed by subset_id) on `table`'s subsets that have it; `chosen`
     skips the search. None when there are too few subsets to cross-validate."""
@@ -56,7 +57,7 @@ def fit_target_rule(
     if size < 1 or (chosen and len(chosen) > size):
         return None
     if not chosen:
-        found = search_combinations(data, candidates, _Y, size, splits, criterion)
+        found = search_combinations(data, candidates, _Y, size, splits, criterion, max_combinations)
         chosen = list(found.iloc[0]["indicators"])
     x, target = data[chosen].to_numpy(dtype=float), data[_Y].to_numpy(dtype=float)
     fit = fit_ols(data, chosen, _Y)
