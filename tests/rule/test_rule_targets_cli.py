@@ -96,3 +96,15 @@ def test_experiment_prints_the_agreement_of_its_runs(ws):
     assert "fit prefers alpaca-dominated subsets" in text
     one_set = runs.drop(columns=["test_loss__alike", "test_loss__opposed"])
     assert "one set with runs" in runs_agreement(Workspace(ws), one_set)
+
+
+def test_fit_with_one_evaluation_set_says_so(tmp_path, cli):
+    from rule_synthetic import write_workspace
+
+    one = write_workspace(tmp_path / "one")
+    code, out, _ = cli("fit", one, "--max-indicators", "1")
+    assert code == 0
+    assert "evaluation sets: one set with runs, no agreement to measure" in out
+    assert "Transfer" not in out and "dominant source" in out
+    data = json.loads((one / "rule.json").read_text())
+    assert data["eval_agreement"] == [] and data["target"]["kind"] == "fit"

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from instructmining.rule.agreement import agreement_sentences
 from instructmining.rule.sources import picked_mixture, source_view
 from instructmining.rule.table import TARGET, FitTable
 from instructmining.rule.targets import MEAN, Target
@@ -25,9 +24,6 @@ class SetAnalysis:
     transfer: list[dict[str, Any]] = field(default_factory=list)
     source_view: list[dict[str, Any]] = field(default_factory=list)
     mixtures: dict[str, Any] = field(default_factory=dict)
-
-    def sentences(self) -> list[str]:
-        return agreement_sentences(self.agreement, self.source_view)
 
     def info(self) -> dict[str, Any]:
         out: dict[str, Any] = {"eval_agreement": self.agreement, "transfer": self.transfer}

@@ -39,7 +39,7 @@ def agreement_text(
 def sets_text(info: dict[str, Any]) -> str:
     """Target, agreement, transfer, per-source view and picked mixtures from rule.json fields."""
     parts = [agreement_text(info.get("eval_agreement") or [], info.get("source_view"))]
-    if info.get("transfer"):
+    if len({r["evaluated_on"] for r in info.get("transfer") or []}) > 1:
         parts.append(
             _block(
                 "Transfer: cross-validated Spearman of each target's rule (rows) against each "
