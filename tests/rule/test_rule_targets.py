@@ -132,3 +132,13 @@ def test_exact_indicators_are_used_for_every_targets_rule(ws):
     data = load_fit_table(ws)
     result = fit_rule(data, indicators=["ppl"], exact=True)
     assert {tuple(r["indicators"]) for r in result.rule.info["transfer"]} == {("ppl",)}
+
+
+@pytest.mark.parametrize(
+    "target", [{"kind": "best"}, {"kind": "mean", "weights": "x"}, {"sets": "fit"}]
+)
+def test_bad_target_in_rule_file_is_a_user_error(target):
+    data = Rule("r", "ols", ["x"], 1.0, {"x": 2.0}).to_dict()
+    data["target"] = target
+    with pytest.raises(UserError, match="not a valid rule file: bad or missing"):
+        Rule.from_dict(data)

@@ -65,8 +65,11 @@ class Target:
         kind = str(data.get("kind", FIT))
         if kind not in KINDS:
             raise ValueError(f"target kind {kind!r}")
-        sets = [str(s) for s in data.get("sets") or [FIT]]
-        weights = {str(k): float(v) for k, v in (data.get("weights") or {}).items()}
+        sets, weights = data.get("sets") or [FIT], data.get("weights") or {}
+        if not isinstance(sets, list) or not isinstance(weights, dict):
+            raise ValueError("target (sets must be a list, weights a mapping)")
+        sets = [str(s) for s in sets]
+        weights = {str(k): float(v) for k, v in weights.items()}
         return cls(kind, sets, weights or {s: 1.0 / len(sets) for s in sets}, data.get("reason"))
 
 
