@@ -133,3 +133,11 @@ def test_each_sets_rule_picks_the_sources_that_set_prefers(fitted):
     assert mixtures["n"] == 30 and mixtures["pool"][best] == pytest.approx(1 / 3)
     assert max(mixtures["picked"]["fit"], key=mixtures["picked"]["fit"].get) == best
     assert max(mixtures["picked"]["opposed"], key=mixtures["picked"]["opposed"].get) == worst
+
+
+def test_constant_losses_give_no_agreement_and_say_why():
+    losses = pd.DataFrame({"fit": [3.0] * 8, "mt": np.linspace(1, 2, 8)})
+    (record,) = eval_agreement(losses)
+    assert np.isnan(record["spearman"]) and np.isnan(record["ci_high"])
+    assert verdict(record) == "unclear"
+    assert "losses do not vary across the 8 subsets" in agreement_sentences([record])[0]

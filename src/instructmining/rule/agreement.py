@@ -119,7 +119,10 @@ def agreement_sentences(
     for r in agreement:
         a, b, n = r["a"], r["b"], r["n_subsets"]
         if not _finite(r.get("spearman")):
-            lines.append(f"{a} and {b}: too few subsets with varying losses ({n}) to compare.")
+            lines.append(
+                f"{a} and {b}: no agreement measured (losses do not vary across the {n} "
+                "subsets, or too few subsets)."
+            )
             continue
         figures = f"Spearman {r['spearman']:+.2f}, 95% CI {_ci(r)}, {n} subsets"
         kind = verdict(r)
