@@ -149,7 +149,7 @@ def _auto(
 ) -> Target:
     opposed = [r for r in agreement or [] if _below_zero(r)]
     if len(losses.columns) < 2 or not opposed:
-        why = "no two evaluation sets disagree" if len(losses.columns) > 1 else "one set"
+        why = "no two sets shown to disagree" if len(losses.columns) > 1 else "one set"
         return Target(FIT, [FIT], {FIT: 1.0}, f"auto: {why}, so the fit set")
     mean = resolve_target(MEAN, losses, weights)
     pairs = "; ".join(f"{r['a']} vs {r['b']} Spearman {r['spearman']:.2f}" for r in opposed)
