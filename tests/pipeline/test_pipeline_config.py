@@ -43,6 +43,22 @@ def test_bundled_demo_configs_are_valid_and_their_files_exist(name: str) -> None
         for item in [spec.path] if isinstance(spec.path, str) else spec.path:
             assert (base / item).is_file(), item
     assert config.compare is not None and config.compare.seeds >= 2
+    # Both evaluation sets are recorded per run; the fit takes their mean where they disagree.
+    assert config.experiments.test_eval is not None
+    assert config.experiments.test_eval.name == "mt_bench" and config.fit.target == "auto"
+
+
+def test_fit_target_and_weights_and_test_set_name(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "  test_eval: {path: data/mt.jsonl, name: mt_bench}\n"
+        "fit: {target: mean, weights: {fit: 2, mt_bench: 1}}\n"
+    )
+    config, _ = load_config(write(tmp_path, text))
+    assert config.fit.target == "mean" and config.fit.weights == {"fit": 2.0, "mt_bench": 1.0}
+    assert config.experiments.test_eval.name == "mt_bench"
+    assert load_config(write(tmp_path, MINIMAL))[0].fit.target == "fit"
+    with pytest.raises(UserError, match="experiments.test_eval.name: String should match"):
+        load_config(write(tmp_path, MINIMAL + "  test_eval: {path: x, name: 'mt bench'}\n"))
 
 
 @pytest.mark.parametrize(

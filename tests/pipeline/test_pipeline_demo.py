@@ -53,11 +53,19 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
     runs = pd.read_parquet(workspace / "runs.parquet")
     assert (runs["status"] == "ok").all()
     assert runs["subset_id"].nunique() == 8 + 1  # subsets and the untrained baseline
+    assert runs["test_loss__mt_bench"].notna().all()
     rule = json.loads((workspace / "rule.json").read_text())
     assert rule["indicators"]
+    (agreement,) = rule["eval_agreement"]
+    assert (agreement["a"], agreement["b"], agreement["n_subsets"]) == ("fit", "mt_bench", 8)
+    # target auto: the mean of both sets where their interval lies below zero, else the fit set
+    disagree = agreement["ci_high"] is not None and agreement["ci_high"] < 0
+    assert rule["target"]["kind"] == ("mean" if disagree else "fit")
+    assert "Agreement between evaluation sets" in first.stderr
+    assert "fit and mt_bench" in first.stdout
     compare = pd.read_parquet(workspace / "compare.parquet")
     assert set(compare["selector"]) == {"rule", "random", "ifd"}
-    assert "fitted rule: log L =" in first.stdout
+    assert f"fitted rule: {'z' if disagree else 'log L'} =" in first.stdout
     assert "95% CI" in first.stdout
     assert f"report: {(workspace / 'report.html').resolve()}" in first.stdout
 

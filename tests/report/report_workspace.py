@@ -82,6 +82,8 @@ def build_workspace(root: Path, seed: int = 0) -> Path:
                     "seed": seed,
                     "status": "ok",
                     "eval_loss": float(np.exp(value + rng.normal(0, 0.004))),
+                    # A second evaluation set that ranks the subsets the other way round.
+                    "test_loss__mtbench": float(np.exp(2.1 - value + rng.normal(0, 0.004))),
                 }
             )
     runs.append({"subset_id": "s000", "seed": 9, "eval_loss": float("nan"), "status": "failed"})

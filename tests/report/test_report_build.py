@@ -17,7 +17,7 @@ from instructmining.report.sections import SECTIONS
 from instructmining.storage import write_parquet
 
 IMAGE_SECTIONS = {"distributions", "correlations", "runs", "fit", "coefficients", "ablation",
-                  "search", "compare"}  # fmt: skip
+                  "eval-sets", "search", "compare"}  # fmt: skip
 
 
 def sections_of(html: str) -> dict[str, str]:
@@ -153,7 +153,7 @@ def test_each_stage_of_the_loop_reports(full_ws: Path, tmp_path: Path, done: int
     html = build_report(ws, ws / "report.html").read_text()
     for name in STAGES[done:]:
         assert f"{name}: not computed yet" in html
-    assert html.count("<img") == [0, 0, 2, 2, 3, 6, 6, 7, 8][done]
+    assert html.count("<img") == [0, 0, 2, 2, 4, 8, 8, 9, 10][done]
 
 
 def test_gradient_boosted_rule_is_applied(ws: Path) -> None:
@@ -165,3 +165,37 @@ def test_gradient_boosted_rule_is_applied(ws: Path) -> None:
     sections = sections_of(build_report(ws, ws / "report.html").read_text())
     assert "<img" in sections["fit"] and "R² of these points" in sections["fit"]
     assert "Least-squares fit on the same indicators" in sections["coefficients"]
+
+
+def test_eval_sets_section_shows_agreement_transfer_and_sources(full_report: str) -> None:
+    body = sections_of(full_report)["eval-sets"]
+    assert "The rule predicts the log loss on fit." in body
+    assert "Agreement between evaluation sets" in body and "95% CI low" in body
+    assert "&quot;Good data&quot; differs between fit and mtbench" in body
+    assert "<h3>Transfer</h3>" in body and "<h3>Per source</h3>" in body
+    assert body.count('<img src="data:image/png;base64,') == 2  # agreement and transfer
+
+
+def test_mean_target_rule_is_shown_against_its_own_target(ws: Path) -> None:
+    from instructmining.rule import fit_rule, load_fit_table
+    from instructmining.storage import write_json
+
+    data = load_fit_table(ws, target="mean", weights={"fit": 3, "mtbench": 1})
+    write_json(fit_rule(data).rule.to_dict(), ws / "rule.json")
+    sections = sections_of(build_report(ws, ws / "report.html").read_text(encoding="utf-8"))
+    assert "mean of standardised log losses: fit 0.75, mtbench 0.25" in sections["eval-sets"]
+    assert (
+        "<code>z = " in sections["fit"] and "its measured mean of standardised" in sections["fit"]
+    )
+    r2 = float(re.search(r"R² of these points: (-?[0-9.]*[0-9])", sections["fit"]).group(1))
+    assert r2 > 0.5  # predictions are on the target's scale, not the log loss's
+    assert "mean of standardised log losses" in sections["summary"]
+
+
+def test_eval_sets_section_with_one_set_says_how_to_add_one(ws: Path) -> None:
+    runs = pd.read_parquet(ws / "runs.parquet").drop(columns="test_loss__mtbench")
+    write_parquet(runs, ws / "runs.parquet")
+    (ws / "rule.json").unlink()
+    body = sections_of(build_report(ws, ws / "report.html").read_text(encoding="utf-8"))
+    assert "one evaluation set with runs" in body["eval-sets"]
+    assert "--test-eval NAME=FILE" in body["eval-sets"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from instructmining.experiments import preset, run_experiments, save_settings, s
 from instructmining.pipeline.config import ExperimentsConfig, default_of
 from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PRESET_HELP = (
     "cpu-small: SmolLM2-135M-Instruct + LoRA, sized for a CPU; "
@@ -43,6 +46,16 @@ def _test_evals(items: list[str]) -> dict[str, Path]:
             raise UserError(f"--test-eval must be NAME=FILE with NAME a plain word, not {item!r}")
         evals[name] = Path(path)
     return evals
+
+
+def runs_agreement(ws: Workspace, runs: pd.DataFrame) -> str:
+    """How far the recorded evaluation sets agree, with the sources each prefers."""
+    from instructmining.rule.sets_text import runs_agreement_text
+    from instructmining.storage import read_parquet
+
+    pool = read_parquet(ws.pool) if ws.pool.exists() else None
+    subsets = read_parquet(ws.subsets) if ws.subsets.exists() else None
+    return runs_agreement_text(runs, pool, subsets)
 
 
 def _check_model_and_device(base_model: str, device: str) -> None:
@@ -128,3 +141,4 @@ def experiment(
         save_settings(workspace, eval_file, config, seed_list, tests)
     typer.echo(f"{ws.runs}: {len(runs)} run(s)", err=True)
     typer.echo(summarize(runs))
+    typer.echo(runs_agreement(ws, runs))

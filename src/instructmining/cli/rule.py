@@ -46,6 +46,7 @@ def print_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None = N
 
 def _report(result: FitResult, table_info: dict) -> None:
     s = result.stats
+    console.print(f"[bold]target[/]: {result.rule.target.explain()}", highlight=False)
     if table_info:
         console.print(
             f"[bold]{table_info.get('n_subsets')} subsets[/] from {table_info.get('n_runs')} "
@@ -67,7 +68,8 @@ def _report(result: FitResult, table_info: dict) -> None:
     )
     print_table(
         result.coefficients,
-        "Coefficients (OLS, target log eval loss; standardised = per sd of the indicator)",
+        f"Coefficients (OLS, target {result.rule.target.describe()}; standardised = per sd of "
+        "the indicator)",
         {"raw": ".4g", "standardised": ".4g", "se": ".3g", "p": ".2g", "vif": ".2f"},
     )
     console.print(
@@ -119,10 +121,23 @@ def fit(
     eval_hash: Annotated[
         str | None, typer.Option(help="Use only runs on this evaluation set.")
     ] = None,
+    target: Annotated[
+        str,
+        typer.Option(
+            help="What the rule predicts: fit (log loss on the fit set), NAME (a set recorded "
+            "with --test-eval NAME=FILE), mean (weighted mean of the sets' standardised log "
+            "losses) or auto (mean where two sets disagree, else fit)."
+        ),
+    ] = "fit",
+    weights: Annotated[
+        str | None, typer.Option(help="Weights of a mean target: NAME=W,... (default: equal).")
+    ] = None,
 ) -> None:
     """Fit log eval loss on subset-mean indicators and write the rule with its statistics."""
     from instructmining.errors import UserError
     from instructmining.rule import fit_rule, load_fit_table
+    from instructmining.rule.sets_text import sets_text
+    from instructmining.rule.targets import parse_weights
     from instructmining.storage import write_json
     from instructmining.workspace import Workspace
 
@@ -132,7 +147,13 @@ def fit(
     ws = Workspace(workspace)
     output = output or ws.rule
     with ws.lock():
-        data = load_fit_table(workspace, config_hash=config_hash, eval_hash=eval_hash)
+        data = load_fit_table(
+            workspace,
+            config_hash=config_hash,
+            eval_hash=eval_hash,
+            target=target,
+            weights=parse_weights(weights),
+        )
         result = fit_rule(
             data,
             indicators=names,
@@ -145,5 +166,6 @@ def fit(
         )
         write_json(result.rule.to_dict(), output)
     _report(result, data.provenance)
+    console.print(sets_text(result.rule.info), highlight=False, markup=False)
     console.print(f"rule ({result.rule.model}): {result.rule.describe()}")
     console.print(f"wrote {output}")

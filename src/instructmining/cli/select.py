@@ -126,6 +126,8 @@ def select(
         f"Selected {len(selected)} of {len(pool)} by {selector}",
         {"selected_share": ".1%", "pool_share": ".1%"},
     )
+    if selector == "rule" and loaded is not None:
+        console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
     console.print(f"wrote {output} and {table_path}")
 
 
@@ -236,8 +238,9 @@ def compare(
     )
     print_table(
         summary,
-        f"Eval loss of {n} examples per selection over {seeds} seeds "
+        f"Eval loss (fit set) of {n} examples per selection over {seeds} seeds "
         "(diff = rule - selector, 95% CI; negative favours the rule)",
         {c: ".4f" for c in ("mean", "sd", "diff", "diff_low", "diff_high")} | {"p": ".2g"},
     )
+    console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
     console.print(f"wrote {Workspace(workspace).compare}")

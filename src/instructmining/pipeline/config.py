@@ -153,6 +153,11 @@ class EvalSet(_Strict):
     path: str | list[str]
     format: str = "auto"
     limit: PositiveInt | None = Field(None, description="use the first N items by id")
+    name: str = Field(
+        "test",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="a test set's name: its losses are test_loss__NAME, its target NAME",
+    )
 
 
 class ExperimentsConfig(_Strict):
@@ -172,6 +177,12 @@ class FitConfig(_Strict):
     model: Model = "ols"
     max_indicators: PositiveInt = 3
     folds: PositiveInt = 5
+    target: str = Field(
+        "fit",
+        description="fit, a test set's name, mean (of the sets' standardised log losses) or "
+        "auto (mean where two sets disagree, else fit)",
+    )
+    weights: dict[str, float] | None = Field(None, description="weights of a mean target")
 
 
 class SelectConfig(_Strict):

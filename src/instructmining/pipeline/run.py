@@ -277,11 +277,12 @@ class Pipeline:
 
     def experiments(self) -> None:
         from instructmining.experiments import run_experiments, save_settings, summarize
+        from instructmining.rule.sets_text import runs_agreement_text
 
         exp = self.cfg.experiments
         config = self.experiment_config()
         eval_path = self.ws.eval_set("eval")
-        tests = {"test": self.ws.eval_set("test_eval")} if exp.test_eval else None
+        tests = {exp.test_eval.name: self.ws.eval_set("test_eval")} if exp.test_eval else None
         subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
         repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
         runs = run_experiments(
@@ -296,13 +297,21 @@ class Pipeline:
         # After the runs, as `instructmining experiment` does: search and compare read it.
         save_settings(self.ws, eval_path, config, exp.seeds, tests)
         console.print(summarize(runs))
+        pool, subsets = read_parquet(self.ws.pool), read_parquet(self.ws.subsets)
+        console.print(runs_agreement_text(runs, pool, subsets), highlight=False, markup=False)
 
     def fit(self) -> None:
         from instructmining.experiments import config_hash
         from instructmining.rule import fit_rule, load_fit_table
+        from instructmining.rule.sets_text import sets_text
 
         cfg = self.cfg.fit
-        data = load_fit_table(self.ws.root, config_hash=config_hash(self.experiment_config()))
+        data = load_fit_table(
+            self.ws.root,
+            config_hash=config_hash(self.experiment_config()),
+            target=cfg.target,
+            weights=cfg.weights,
+        )
         result = fit_rule(
             data,
             criterion=cfg.criterion,
@@ -312,6 +321,8 @@ class Pipeline:
             name="rule",
         )
         write_json(result.rule.to_dict(), self.ws.rule)
+        console.print(sets_text(result.rule.info), highlight=False, markup=False)
+        console.print(f"target: {result.rule.target.explain()}", highlight=False)
         console.print(f"rule: {result.rule.describe()}")
 
     def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
@@ -333,6 +344,7 @@ class Pipeline:
         )
 
     def select(self) -> None:
+        from instructmining.rule import load_rule
         from instructmining.selection import resolve_size, select_top, write_selection
 
         cfg = self.cfg.select
@@ -344,7 +356,8 @@ class Pipeline:
         ranked = self._ranking("rule")
         output = self.ws.selected
         write_selection(select_top(pool, ranked, n), ranked, output)
-        console.print(f"selected {n} of {len(pool)}: {output}")
+        target = load_rule(self.ws.rule).target.describe()
+        console.print(f"selected {n} of {len(pool)} by the rule (target: {target}): {output}")
 
     def _rule_and_options(self):  # noqa: ANN202 - (Rule, IndicatorOptions), imported lazily
         from instructmining.rule import load_rule

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from instructmining.pipeline.run import PipelineResult
 from instructmining.rule import load_rule
+from instructmining.rule.agreement import agreement_sentences
 
 
 def rule_formula(rule_path) -> str:  # noqa: ANN001 - a Path to rule.json
@@ -15,17 +16,23 @@ def rule_formula(rule_path) -> str:  # noqa: ANN001 - a Path to rule.json
         f"{'-' if beta < 0 else '+'} {abs(beta):.4g}·{name}"
         for name, beta in rule.coefficients.items()
     )
-    return f"log L = {rule.intercept:.4f} {terms}"
+    return f"{rule.target.symbol} = {rule.intercept:.4f} {terms}"
 
 
 def final_message(result: PipelineResult, seconds: float) -> str:
     """What a user reads last: rule, comparison with intervals, report path and time taken."""
     lines = [f"workspace: {result.workspace}"]
     if result.rule.exists():
+        rule = load_rule(result.rule)
         lines.append(f"fitted rule: {rule_formula(result.rule)}")
-        cv = load_rule(result.rule).info.get("fit", {}).get("cv_r2")
+        lines.append(f"  target: {rule.target.explain()}")
+        cv = rule.info.get("fit", {}).get("cv_r2")
         if cv is not None:
             lines.append(f"  cross-validated R²: {cv:.3f}")
+        sentences = agreement_sentences(
+            rule.info.get("eval_agreement") or [], rule.info.get("source_view")
+        )
+        lines += [f"  {line}" for line in sentences]
     summary = result.comparison
     if summary is not None and not summary.empty:
         lines.append("selected vs others (eval loss, mean ± sd over seeds; diff = rule - other):")

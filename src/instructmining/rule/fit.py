@@ -21,6 +21,7 @@ from instructmining.rule.combos import (
     rank_combinations,
     search_combinations,
 )
+from instructmining.rule.evalsets import SetAnalysis, analyse_sets
 from instructmining.rule.learners import MODELS, compare_models, fit_model
 from instructmining.rule.model import Rule
 from instructmining.rule.regression import cv_splits, fit_ols, min_train_size
@@ -37,6 +38,7 @@ class FitResult:
     stats: dict[str, Any]
     ablation: pd.DataFrame
     models: pd.DataFrame
+    sets: SetAnalysis
 
 
 def fit_rule(
@@ -92,7 +94,11 @@ def fit_rule(
     rule = _build_rule(name, model, data, chosen, ols, coefficients, stats, combos, models, table)
     abl = ablation(table, chosen, TARGET, splits)
     rule.info["ablation"] = abl.to_dict("records")
-    return FitResult(rule, combos, coefficients, stats, abl, models)
+    sets = analyse_sets(
+        data, data.target, chosen, candidates, max_size, folds, criterion, exact, max_combinations
+    )
+    rule.info.update(sets.info())
+    return FitResult(rule, combos, coefficients, stats, abl, models, sets)
 
 
 def _as_fit_table(df: pd.DataFrame) -> FitTable:
@@ -185,6 +191,7 @@ def _build_rule(name, model, data, chosen, ols, coefficients, stats, combos, mod
         }
         intercept, coefs, ensemble = fitted.intercept, fitted.coefficients, fitted.ensemble
     return Rule(
+        target=data.target,
         name=name,
         model=model,
         indicators=chosen,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from instructmining.errors import UserError
+from instructmining.rule.targets import FIT_TARGET, Target
 
 RULE_FORMAT = "instructmining-rule/1"
 
@@ -91,6 +92,7 @@ class Rule:
     ensemble: TreeEnsemble | None = None
     definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    target: Target = FIT_TARGET  # what the prediction is of (rule.targets)
 
     def predict(self, table: pd.DataFrame) -> np.ndarray:
         """Predicted log eval loss per row of `table` (NaN where an indicator is missing)."""
@@ -109,11 +111,11 @@ class Rule:
         """The rule in one line, e.g. `log L = 1.07 - 0.1498 reward + 8.257e-05 output_len`."""
         if self.ensemble is not None:
             trees = len(self.ensemble.trees)
-            return f"log L = gbm({', '.join(self.indicators)}), {trees} trees"
+            return f"{self.target.symbol} = gbm({', '.join(self.indicators)}), {trees} trees"
         terms = "".join(
             f" {'-' if b < 0 else '+'} {abs(b):.4g} {c}" for c, b in self.coefficients.items()
         )
-        return f"log L = {self.intercept:.4g}{terms}"
+        return f"{self.target.symbol} = {self.intercept:.4g}{terms}"
 
     def to_dict(self) -> dict[str, Any]:
         details = self.info.get("coefficients", {})
@@ -124,7 +126,7 @@ class Rule:
             "format": RULE_FORMAT,
             "name": self.name,
             "model": self.model,
-            "target": "log_eval_loss",
+            "target": self.target.to_dict(),
             "indicators": [
                 {"column": c, **self.definitions.get(c, {"column": c})} for c in self.indicators
             ],
@@ -153,6 +155,7 @@ class Rule:
                 c: {k: v for k, v in d.items() if k != "raw"}
                 for c, d in data.get("coefficients", {}).items()
             }
+            target = Target.from_dict(data.get("target"))
             return cls(
                 name=str(data.get("name", where)),
                 model=str(data["model"]),
@@ -162,6 +165,7 @@ class Rule:
                 ensemble=ensemble,
                 definitions=definitions,
                 info=info,
+                target=target,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UserError(f"{where}: not a valid rule file: bad or missing {exc}") from exc

@@ -13,6 +13,7 @@ which at 8.257e-5 per token moves a prediction by well under 0.01.
 from __future__ import annotations
 
 from instructmining.rule.model import Rule
+from instructmining.rule.targets import FIT, Target
 
 REWARD_MODEL = "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5"
 UNIEVAL_MODEL = "MingZhong/unieval-dialog"
@@ -42,6 +43,7 @@ def _published(name: str, intercept: float, coefficients: dict[str, float], sour
         intercept=intercept,
         coefficients=coefficients,
         definitions={c: {"column": c, **_DEFINITIONS[c]} for c in coefficients},
+        target=Target(FIT, [FIT], {FIT: 1.0}, "the paper's fit set: SELF-INSTRUCT, GPT-4 answers"),
         info={
             "source": source,
             "fitted_on": {

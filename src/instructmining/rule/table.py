@@ -8,20 +8,32 @@ between subsets.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from instructmining.errors import UserError
 from instructmining.hashing import hash_file, hash_object
 from instructmining.outcomes import BASELINE
+from instructmining.rule.agreement import eval_agreement
+from instructmining.rule.sources import source_shares
+from instructmining.rule.targets import (
+    AUTO,
+    FIT_TARGET,
+    TEST_PREFIX,
+    Target,
+    resolve_target,
+    set_losses,
+    target_values,
+)
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace
 
+# The column the rule is fitted to: the chosen target's value per subset (the log eval loss of
+# the fit set unless another target is asked for).
 TARGET = "log_eval_loss"
 # Numeric columns of a subset-means table that describe the subset rather than its examples.
 _NOT_INDICATORS = {"subset_id", "examples", "n_examples", "n", "count", "size"}
@@ -29,32 +41,59 @@ _NOT_INDICATORS = {"subset_id", "examples", "n_examples", "n", "count", "size"}
 
 @dataclass
 class FitTable:
-    """Subsets with runs: `table` has subset_id, log_eval_loss, eval_loss, n_seeds, seed_sd and
-    the indicator `columns`."""
+    """Subsets with runs: `table` has subset_id, log_eval_loss (the target's value), eval_loss,
+    n_seeds, seed_sd and the indicator `columns`.
+
+    `losses` holds every recorded evaluation set's mean loss per subset (columns `fit`, NAME),
+    `agreement` their pairwise agreement, `shares` each subset's source shares and `examples`
+    the per-example indicators with their source (both None without a pool table)."""
 
     table: pd.DataFrame
     columns: list[str]
     definitions: dict[str, dict[str, Any]]
     provenance: dict[str, Any]
+    target: Target = FIT_TARGET
+    losses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agreement: list[dict[str, Any]] = field(default_factory=list)
+    shares: pd.DataFrame | None = None
+    examples: pd.DataFrame | None = None
+    subset_size: int | None = None
 
 
 _RUN_KEY = ["subset_id", "seed", "eval_loss"]
 
 
 def _runs_hash(runs: pd.DataFrame) -> str:
-    return hash_object(runs.sort_values(_RUN_KEY)[_RUN_KEY].to_dict("records"))
+    key = _RUN_KEY + sorted(c for c in runs.columns if c.startswith(TEST_PREFIX))
+    return hash_object(runs.sort_values(_RUN_KEY)[key].to_dict("records"))
 
 
 def load_fit_table(
-    workspace: Workspace | str | Path, config_hash: str | None = None, eval_hash: str | None = None
+    workspace: Workspace | str | Path,
+    config_hash: str | None = None,
+    eval_hash: str | None = None,
+    target: str = "fit",
+    weights: dict[str, float] | None = None,
 ) -> FitTable:
-    """Join a workspace's finished runs with its subsets' mean indicators."""
+    """Join a workspace's finished runs with its subsets' mean indicators.
+
+    `target` is `fit`, a recorded set's NAME, `mean` or `auto` (see `rule.targets`); `weights`
+    weigh the sets of a `mean` target."""
     ws = Workspace.of(workspace)
     runs = read_parquet(ws.runs, required=["subset_id", "eval_loss", "status"])
     means, inputs = _subset_means(ws)
-    data = fit_table(runs, means, config_hash=config_hash, eval_hash=eval_hash, where=ws.runs)
+    data = fit_table(
+        runs,
+        means,
+        config_hash=config_hash,
+        eval_hash=eval_hash,
+        where=ws.runs,
+        target=target,
+        weights=weights,
+    )
     data.provenance["inputs"].update(inputs)
     data.definitions.update(_definitions(ws.indicators, data.columns))
+    data.shares, data.examples, data.subset_size = _sources(ws)
     return data
 
 
@@ -64,6 +103,8 @@ def fit_table(
     config_hash: str | None = None,
     eval_hash: str | None = None,
     where: str | Path = "runs",
+    target: str = "fit",
+    weights: dict[str, float] | None = None,
 ) -> FitTable:
     """The fit table from DataFrames: finished `runs` (subset_id, eval_loss, status) joined with
     per-subset indicator `means` (subset_id + columns); `where` names the runs in errors."""
@@ -73,10 +114,16 @@ def fit_table(
     ok = _one_setting(ok, Path(where), config_hash=config_hash, eval_hash=eval_hash)
     if (ok["eval_loss"] <= 0).any() or ok["eval_loss"].isna().any():
         raise UserError(f"{where}: eval_loss must be positive to take its log")
+    losses = set_losses(ok)
+    if (losses <= 0).any().any():
+        raise UserError(f"{where}: test losses must be positive to take their log")
+    agreement = eval_agreement(losses)
+    chosen = resolve_target(target, losses, weights, agreement if target == AUTO else None)
     per_subset = ok.groupby("subset_id", sort=True)["eval_loss"].agg(
         eval_loss="mean", n_seeds="count", seed_sd="std"
     )
-    per_subset[TARGET] = np.log(per_subset["eval_loss"])
+    per_subset[TARGET] = target_values(losses, chosen)
+    per_subset = per_subset.dropna(subset=[TARGET])
     missing = sorted(set(per_subset.index) - set(means["subset_id"]))
     if missing:
         shown = ", ".join(missing[:5])
@@ -101,7 +148,31 @@ def fit_table(
         "inputs": {"runs": _runs_hash(ok)},
         "skipped_columns": skipped,
     }
-    return FitTable(table, columns, {c: {"column": c} for c in columns}, provenance)
+    return FitTable(
+        table,
+        columns,
+        {c: {"column": c} for c in columns},
+        provenance,
+        target=chosen,
+        losses=losses,
+        agreement=agreement,
+    )
+
+
+def _sources(ws: Workspace) -> tuple[pd.DataFrame | None, pd.DataFrame | None, int | None]:
+    """Source shares per subset, per-example indicators with their source and the mean subset
+    size, for the per-source view; all None when the workspace has no pool table."""
+    if not ws.pool.exists() or not ws.subsets.exists():
+        return None, None, None
+    pool = read_parquet(ws.pool, required=["id", "source"])[["id", "source"]]
+    subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+    shares = source_shares(subsets, pool)
+    size = int(round(subsets.groupby("subset_id")["id"].count().mean()))
+    examples = None
+    if ws.indicators.exists():
+        indicators = read_parquet(ws.indicators, required=["id"]).astype({"id": str})
+        examples = indicators.merge(pool.astype({"id": str}), on="id", how="inner")
+    return shares, examples, size
 
 
 def _one_setting(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from instructmining.report.sections.coefficients import render_ablation, render_coefficients
 from instructmining.report.sections.compare import render_compare
+from instructmining.report.sections.eval_sets import render_eval_sets
 from instructmining.report.sections.examples import render_examples
 from instructmining.report.sections.fit import render_fit
 from instructmining.report.sections.indicators import render_correlations, render_distributions
@@ -31,6 +32,7 @@ SECTIONS: list[Section] = [
     Section("fit", "Predicted vs measured log loss", render_fit),
     Section("coefficients", "Rule coefficients", render_coefficients),
     Section("ablation", "Ablation and model comparison", render_ablation),
+    Section("eval-sets", "Evaluation sets: agreement and transfer", render_eval_sets),
     Section("search", "Loss vs n (BlendSearch)", render_search),
     Section("compare", "Selected vs random and baselines", render_compare),
     Section("examples", "Top- and bottom-ranked examples", render_examples),

@@ -10,19 +10,21 @@ from instructmining.report.html import esc, facts, fmt, image, note
 from instructmining.report.rule_view import RuleView
 from instructmining.report.stats import measured_log_loss, ok_runs, predict, r_squared, subset_means
 from instructmining.report.tables import ReportInputs
+from instructmining.rule.targets import Target, set_losses, target_values
 
 
 def formula(rule: RuleView) -> str:
     """The rule as text, e.g. "log L = 1.07 − 0.15·reward + 8.3e-05·output_len"."""
+    symbol = Target.from_dict(rule.raw.get("target")).symbol
     if rule.is_ensemble:
-        return f"log L = gradient-boosted trees({', '.join(rule.indicators)})"
+        return f"{symbol} = gradient-boosted trees({', '.join(rule.indicators)})"
     terms = [fmt(rule.intercept)] if rule.intercept is not None else []
     for name in rule.indicators:
         estimate = rule.coefficients.get(name, {}).get("estimate")
         if estimate is not None:
             sign = "−" if estimate < 0 else "+"
             terms.append(f"{sign} {fmt(abs(estimate))}·{name}")
-    return "log L = " + " ".join(terms)
+    return f"{symbol} = " + " ".join(terms)
 
 
 def render_fit(inputs: ReportInputs) -> str:
@@ -41,7 +43,14 @@ def render_fit(inputs: ReportInputs) -> str:
     absent = [n for n in rule.indicators if n not in means.columns]
     if absent:
         return note(f"the rule uses indicator(s) not computed here: {esc(', '.join(absent))}", True)
-    measured = measured_log_loss(_runs_fitted(rule, ok_runs(inputs.tables["runs"])))
+    target = Target.from_dict(rule.raw.get("target"))
+    runs = _runs_fitted(rule, ok_runs(inputs.tables["runs"]))
+    if target.kind == "fit":
+        measured = measured_log_loss(runs)
+    elif not set(target.sets) <= set(losses := set_losses(runs)):
+        return note(f"runs.parquet lacks losses on the rule's target sets ({esc(target.sets)})")
+    else:
+        measured = target_values(losses, target)
     common = measured.index.intersection(means.index)
     if common.empty:
         return note("no subset of runs.parquet has indicator means", problem=True)
@@ -52,10 +61,11 @@ def render_fit(inputs: ReportInputs) -> str:
     return (
         f"<p><code>{esc(formula(rule))}</code></p>"
         f"<p>Each point is one subset: the rule's prediction from its mean indicators against "
-        f"the mean measured log eval loss over its seeds ({len(common)} subsets). "
+        f"its measured {esc(target.describe())}, from the mean loss over its seeds "
+        f"({len(common)} subsets). "
         f"R² of these points: {fmt(r2, 3)}.</p>"
         + (facts(stats, grid=True) if stats else "")
-        + image(data_uri(_scatter(predicted, measured, r2)), "predicted vs measured log loss")
+        + image(data_uri(_scatter(predicted, measured, r2, target.symbol)), "predicted vs measured")
     )
 
 
@@ -67,7 +77,7 @@ def _runs_fitted(rule: RuleView, runs: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
-def _scatter(predicted: pd.Series, measured: pd.Series, r2: float):
+def _scatter(predicted: pd.Series, measured: pd.Series, r2: float, symbol: str):
     fig = new_figure(5.6, 4.6)
     ax = fig.add_subplot()
     ax.scatter(predicted, measured, s=18, color=color_for(0), alpha=0.8, label="subset")
@@ -82,8 +92,8 @@ def _scatter(predicted: pd.Series, measured: pd.Series, r2: float):
             color=color_for(3),
             label=f"least squares (slope {fmt(slope, 3)})",
         )
-    ax.set_xlabel("predicted log eval loss")
-    ax.set_ylabel("measured log eval loss")
+    ax.set_xlabel(f"predicted {symbol}")
+    ax.set_ylabel(f"measured {symbol}")
     ax.set_title(f"R² = {fmt(r2, 3)}", fontsize=10)
     ax.legend(fontsize=8)
     style_axes(ax)

@@ -13,6 +13,7 @@ from instructmining.report.sections.runs import base_loss
 from instructmining.report.sections.search import best_trial
 from instructmining.report.stats import ok_runs
 from instructmining.report.tables import TABLES, ReportInputs
+from instructmining.rule.targets import Target
 
 
 def render_summary(inputs: ReportInputs) -> str:
@@ -47,6 +48,8 @@ def render_summary(inputs: ReportInputs) -> str:
         items.append(
             ("rule", f"<code>{esc(formula(rule))}</code>" + (f" ({stats})" if stats else ""))
         )
+        target = Target.from_dict(rule.raw.get("target"))
+        items.append(("rule target", esc(target.explain())))
         if rule.eval:
             items.append(
                 ("rule fitted on", esc(", ".join(f"{k}: {v}" for k, v in rule.eval.items())))
