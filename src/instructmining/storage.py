@@ -19,12 +19,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from instructmining.errors import UserError
+from instructmining.paths import require_file
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is gone."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the name of a file to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         prefix = f".{path.name}.{os.getpid()}."  # the pid tells a killed writer's leftovers
@@ -75,9 +78,7 @@ def write_json(obj: Any, path: str | Path) -> None:
 
 def read_parquet(path: str | Path, required: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a Parquet table; one line when it is missing, unreadable or lacks columns."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
+    path = require_file(path)
     try:
         df = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:

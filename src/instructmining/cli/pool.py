@@ -13,8 +13,9 @@ from instructmining.cli.app import app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
 from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.errors import UserError
+from instructmining.paths import refuse_overwrite
 from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
-from instructmining.storage import write_parquet
+from instructmining.sampling.subsets import mixtures_path_of, write_subsets
 
 pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -40,6 +41,7 @@ def build(
     all_turns: Annotated[bool, typer.Option(help="Every exchange of a conversation.")] = False,
 ) -> None:
     """Read instruction files into one normalised, deduplicated pool table."""
+    refuse_overwrite([output], files)
     if on_error not in ON_ERROR_CHOICES:
         raise UserError(f"--on-error must be fail or skip, not {on_error!r}")
     how = "detected" if format == "auto" else "given"
@@ -94,12 +96,12 @@ def sample(
 
     Also writes `<output stem>_mixtures.parquet` with each subset's share per source.
     """
+    mixtures_path = mixtures_path_of(output)
+    refuse_overwrite([output, mixtures_path], [pool])
     table = read_pool(pool, required=["id", "source"])
     chosen = [s.strip() for s in sources.split(",") if s.strip()] if sources else None
     subset_table, mixtures = sample_subsets(table, subsets, size, seed, alpha, chosen)
-    mixtures_path = output.with_name(f"{output.stem}_mixtures.parquet")
-    write_parquet(mixtures, mixtures_path)
-    write_parquet(subset_table, output)
+    write_subsets(subset_table, mixtures, output, mixtures_path)
     shares = mixtures.drop(columns="subset_id")
     summary = Table(title=f"{subsets} subsets of {size} (alpha {alpha}, seed {seed})")
     for column in ("source", "mean share", "min", "max", "subsets using it"):

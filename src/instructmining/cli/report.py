@@ -19,7 +19,10 @@ def report(
     ] = None,
 ) -> None:
     """Write one self-contained HTML page (plots and tables) of what the workspace holds."""
+    from instructmining.paths import refuse_overwrite, workspace_tables
     from instructmining.report import build_report  # matplotlib loads only when reporting
 
-    path = build_report(workspace, output or workspace / "report.html")
+    output = output or workspace / "report.html"
+    refuse_overwrite([output], workspace_tables(workspace))
+    path = build_report(workspace, output)
     typer.echo(f"wrote {path}")

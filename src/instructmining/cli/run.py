@@ -29,8 +29,10 @@ def run(
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Run every stage a YAML config names; a rerun resumes where the last one stopped."""
+    from instructmining.paths import refuse_overwrite
     from instructmining.pipeline.run import run_pipeline
 
+    refuse_overwrite([workspace], [config])
     started = time.perf_counter()
     result = run_pipeline(config, workspace, executor, ray_address)
     _finish(result, time.perf_counter() - started)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -86,6 +87,7 @@ def select(
     device: DeviceOpt = None,
 ) -> None:
     """Score every pool example and keep the top N (lowest predicted log loss first)."""
+    from instructmining.paths import refuse_overwrite
     from instructmining.rule import load_rule
     from instructmining.selection import (
         resolve_size,
@@ -94,16 +96,20 @@ def select(
         source_counts,
         write_selection,
     )
-    from instructmining.selection.select import indicator_options
+    from instructmining.selection.select import indicator_options, selection_table_path
     from instructmining.storage import read_parquet
     from instructmining.workspace import Workspace
 
+    indicators_file = _default_indicators(pool_file.parent, indicators_file)
+    rule_file = Path(rule) if rule and os.path.lexists(rule) else None
+    refuse_overwrite(
+        [output, selection_table_path(output)], [pool_file, rule_file, indicators_file]
+    )
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     options = indicator_options(loaded, **models, embedder=embedder, k=k, device=device)
-    indicators_file = _default_indicators(pool_file.parent, indicators_file)
     ranked = score_pool(
         pool,
         selector,

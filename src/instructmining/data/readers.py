@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from instructmining.data.problems import Problems
 from instructmining.errors import UserError
+from instructmining.paths import require_file
 
 _JSON_WS = " \t\n\r"
 _BOM = "\ufeff"
@@ -60,9 +61,7 @@ class InputFile:
 
 def read_file(path: str | Path, problems: Problems) -> InputFile:
     """Read every record of `path`; malformed parts go to `problems` (which may raise)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    path = require_file(path)
     data = _read_bytes(path)
     reader = _READERS[_layout(path, data)]
     return InputFile(path, list(reader(path, data, problems)))
@@ -114,6 +113,10 @@ def _read_jsonl(path: Path, data: bytes, problems: Problems) -> Iterator[Record]
         except RecursionError:
             problems.report(path, number, "malformed JSON", _TOO_DEEP)
             continue
+        surrogate = lone_surrogate(value)
+        if surrogate is not None:
+            problems.report(path, number, "invalid Unicode", surrogate)
+            continue
         yield Record(number, value)
 
 
@@ -157,6 +160,10 @@ def _read_json_array(path: Path, data: bytes, problems: Problems) -> Iterator[Re
             where = bad[first_bad]
             message = f"record {number}: {_utf8_message(text, where)}"
             problems.report(path, lines.line_of(where), "invalid UTF-8", message)
+        elif (surrogate := lone_surrogate(value)) is not None:
+            problems.report(
+                path, lines.line_of(pos), "invalid Unicode", f"record {number}: {surrogate}"
+            )
         else:
             yield Record(lines.line_of(pos), value, number)
         pos = _skip_ws(text, stop)
@@ -179,6 +186,25 @@ def _read_json_array(path: Path, data: bytes, problems: Problems) -> Iterator[Re
         problems.report(path, lines.line_of(pos), "malformed JSON", message)
 
 
+def lone_surrogate(value: Any) -> str | None:
+    """A message when a string in `value` holds a lone surrogate (JSON's `"\\ud800"` escape):
+    valid JSON, but no Unicode text, so it could be neither hashed nor written as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                return f"lone surrogate \\u{ord(found.group()):04x} in a string (not valid Unicode)"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TRUNCATED = "truncated JSON array (no closing ']')"
 _TOO_DEEP = "malformed JSON (nested too deeply)"
 _BAD_BYTE = re.compile("[\udc80-\udcff]")

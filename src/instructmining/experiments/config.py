@@ -90,6 +90,15 @@ def preset(name: str = "cpu-small", **overrides: Any) -> ExperimentConfig:
         raise UserError(f"experiment setting {field}: {first['msg']}") from exc
 
 
+def check_overrides(name: str, overrides: dict[str, Any]) -> None:
+    """Raise ValueError naming the first override that is unknown or invalid for preset `name`."""
+    try:
+        preset(name, **overrides)
+    except UserError as exc:
+        message = str(exc).removeprefix("experiment setting ")
+        raise ValueError(f"overrides.{message}") from exc
+
+
 def config_hash(config: ExperimentConfig) -> str:
     """Hash of the settings that change results, with the base model's exact weights."""
     settings = config.model_dump(exclude=_NOT_HASHED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from instructmining.errors import UserError
+from instructmining.paths import require_file
 
 RULE_FORMAT = "instructmining-rule/1"
 
@@ -187,9 +189,10 @@ def load_rule(spec: str | Path) -> Rule:
     if str(spec) in PUBLISHED_RULES:
         return copy.deepcopy(PUBLISHED_RULES[str(spec)])
     path = Path(spec)
-    if not path.is_file():
+    if not os.path.lexists(path):
         names = ", ".join(PUBLISHED_RULES)
         raise UserError(f"{spec}: no such rule file, and not a published rule ({names})")
+    require_file(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -106,6 +106,8 @@ def score_pool(
     """id, score and rank (1 = best) for every pool example, best first.
 
     Ties are broken by id so a ranking is reproducible; examples without a score rank last."""
+    if seed < 0:
+        raise UserError(f"the seed must be zero or positive (got {seed})")
     if isinstance(selector, str):
         selector = get_selector(selector, rule=rule, knn_k=knn_k)
     table = ensure_indicators(
@@ -146,12 +148,17 @@ def select_top(pool: pd.DataFrame, ranked: pd.DataFrame, n: int) -> pd.DataFrame
     return keep.merge(pool.drop_duplicates("id"), on="id", how="left")[RECORD_COLUMNS]
 
 
+def selection_table_path(out: str | Path) -> Path:
+    """selection.parquet, written beside the selected examples."""
+    return Path(out).parent / "selection.parquet"
+
+
 def write_selection(selected: pd.DataFrame, ranked: pd.DataFrame, out: str | Path) -> Path:
     """Write selected.jsonl and, beside it, selection.parquet (id, score, rank, selected).
 
     Both are written to temporary files first and renamed only when both are complete."""
     out = Path(out)
-    table_path = out.parent / "selection.parquet"
+    table_path = selection_table_path(out)
     table = ranked.copy()
     table["selected"] = table["id"].isin(set(selected["id"]))
     with atomic_path(out) as tmp_jsonl, atomic_path(table_path) as tmp_table:
