@@ -12,6 +12,7 @@ from rich.table import Table
 from instructmining.cli.app import app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
 from instructmining.data.problems import ON_ERROR_CHOICES
+from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
 from instructmining.paths import refuse_overwrite
 from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
@@ -39,6 +40,12 @@ def build(
         str, typer.Option(help="fail: stop at a bad record; skip: count it.")
     ] = "fail",
     all_turns: Annotated[bool, typer.Option(help="Every exchange of a conversation.")] = False,
+    max_file_mb: Annotated[
+        int, typer.Option(help="Refuse a file larger than this many MiB once decompressed.")
+    ] = ReadLimits.max_file_mb,
+    max_record_mb: Annotated[
+        int, typer.Option(help="Refuse a record larger than this many MiB.")
+    ] = ReadLimits.max_record_mb,
 ) -> None:
     """Read instruction files into one normalised, deduplicated pool table."""
     refuse_overwrite([output], files)
@@ -49,7 +56,8 @@ def build(
     def announce(path: Path, name: str) -> None:
         _err(f"{path}: format {name} ({how})")
 
-    result = build_pool(files, format, source, on_error, all_turns, on_format=announce)
+    limits = ReadLimits(max_file_mb, max_record_mb)
+    result = build_pool(files, format, source, on_error, all_turns, announce, limits)
     if result.problems:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.problems.items()))
         _err(f"skipped {sum(result.problems.values())} bad records: {kinds}")

@@ -61,6 +61,8 @@ class PoolConfig(_Strict):
         None, description="keep at most this many examples per source (a seeded sample by id)"
     )
     seed: NonNegativeInt = 0
+    max_file_mb: PositiveInt = Field(2048, description="largest file, MiB once decompressed")
+    max_record_mb: PositiveInt = Field(64, description="largest record, MiB")
 
 
 class IndicatorsConfig(_Strict):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from instructmining.errors import UserError
 from instructmining.paths import require_file
+from instructmining.rule.schema import validate_rule_data
 
 RULE_FORMAT = "instructmining-rule/1"
 
@@ -140,9 +141,13 @@ class Rule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "rule") -> Rule:
+        """A rule from its JSON, validated in full first (`rule.schema`)."""
+        if isinstance(data, dict) and data.get("format") != RULE_FORMAT:
+            raise UserError(
+                f"{where}: not a valid rule file: bad or missing format (expected {RULE_FORMAT!r})"
+            )
+        validate_rule_data(data, where)
         try:
-            if data.get("format") != RULE_FORMAT:
-                raise KeyError(f"format (expected {RULE_FORMAT!r})")
             definitions = {d["column"]: d for d in data["indicators"]}
             indicators = list(definitions)
             coefficients = {c: float(v["raw"]) for c, v in data.get("coefficients", {}).items()}
@@ -197,6 +202,6 @@ def load_rule(spec: str | Path) -> Rule:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: not a readable rule file ({exc})") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: not a valid rule file: expected a JSON object")
+    except RecursionError as exc:
+        raise UserError(f"{path}: not a readable rule file (JSON nested too deeply)") from exc
     return Rule.from_dict(data, where=str(path))

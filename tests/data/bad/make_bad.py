@@ -103,6 +103,13 @@ def _pool_bytes() -> dict[str, bytes]:
         ),
         "messages_only_user.jsonl": _jsonl({"messages": [{"role": "user", "content": "hi"}]}),
         "unknown_records.jsonl": _jsonl({"prompt": "List films.", "completion": "Alien."}),
+        "lone_surrogate.jsonl": _jsonl(g0, '{"instruction": "Name \\ud800.", "output": "x"}'),
+        "lone_surrogate.json": b'[{"instruction": "Name \\udfff.", "output": "x"}]\n',
+        "oasst_duplicate_id.jsonl": _jsonl(
+            {"message_id": "m1", "parent_id": None, "role": "prompter", "text": "Name a fruit."},
+            {"message_id": "m2", "parent_id": "m1", "role": "assistant", "text": "Apple."},
+            {"message_id": "m1", "parent_id": None, "role": "prompter", "text": "Name a car."},
+        ),
     }
 
 
@@ -167,6 +174,69 @@ def rules(folder: Path) -> None:
         json.dumps({"indicators": "ifd", "coefficients": "many", "intercept": "zero"}) + "\n"
     )
     (folder / "rule_empty.json").write_text("")
+    for name, rule in _invalid_rules().items():
+        (folder / name).write_text(json.dumps(rule) + "\n")
+
+
+LINEAR = {
+    "format": "instructmining-rule/1",
+    "name": "lengths",
+    "model": "ols",
+    "target": "log_eval_loss",
+    "indicators": [{"column": "input_len"}, {"column": "output_len"}],
+    "intercept": 0.5,
+    "coefficients": {"input_len": {"raw": 0.001}, "output_len": {"raw": -0.002}},
+}
+TREE = {
+    "left": [1, -1, -1],
+    "right": [2, -1, -1],
+    "feature": [1, -2, -2],
+    "threshold": [0.0, -2.0, -2.0],
+    "value": [0.0, -0.1, 0.1],
+}
+GBM = {
+    **LINEAR,
+    "model": "gbm",
+    "coefficients": {},
+    "gbm": {
+        "init": 0.5,
+        "learning_rate": 0.1,
+        "center": {"input_len": 10.0, "output_len": 50.0},
+        "scale": {"input_len": 5.0, "output_len": 40.0},
+        "trees": [TREE],
+    },
+}
+
+
+def _gbm(**changes: object) -> dict:
+    """The valid GBM rule with its ensemble's fields (or its one tree's, under `tree`) replaced."""
+    tree = {**TREE, **changes.pop("tree", {})}
+    return {**GBM, "gbm": {**GBM["gbm"], "trees": [tree], **changes}}
+
+
+def _invalid_rules() -> dict[str, dict]:
+    """Rules that parse but cannot score: each used to rank by id, or loop forever."""
+    coefficient = LINEAR["coefficients"]
+    return {
+        "rule_valid_gbm.json": GBM,  # the control: this one loads and selects
+        "rule_nan_intercept.json": {**LINEAR, "intercept": float("nan")},
+        "rule_inf_coefficient.json": {
+            **LINEAR,
+            "coefficients": {**coefficient, "output_len": {"raw": float("inf")}},
+        },
+        "rule_huge_coefficient.json": {
+            **LINEAR,
+            "coefficients": {**coefficient, "output_len": {"raw": 1e308}},
+        },
+        "rule_no_indicators.json": {**LINEAR, "indicators": [], "coefficients": {}},
+        "rule_gbm_zero_scale.json": _gbm(scale={"input_len": 5.0, "output_len": 0.0}),
+        "rule_gbm_cycle.json": _gbm(tree={"left": [1, 0, -1], "right": [2, 0, -1]}),
+        "rule_gbm_self_loop.json": _gbm(tree={"left": [0, -1, -1]}),
+        "rule_gbm_child_out_of_range.json": _gbm(tree={"right": [7, -1, -1]}),
+        "rule_gbm_feature_out_of_range.json": _gbm(tree={"feature": [5, -2, -2]}),
+        "rule_gbm_ragged_tree.json": _gbm(tree={"value": [0.0, 0.1]}),
+        "rule_gbm_no_trees.json": {**GBM, "gbm": {**GBM["gbm"], "trees": []}},
+    }
 
 
 def evals(folder: Path) -> None:
@@ -177,6 +247,8 @@ def evals(folder: Path) -> None:
     questions = [{"question_id": i, "category": "writing", "turns": ["Hi?"]} for i in range(3)]
     (folder / "eval_questions_only.jsonl").write_bytes(_jsonl(*questions))
     (folder / "eval_empty.jsonl").write_bytes(b"")
+    surrogate = '{"instruction": "Say \\ud83d.", "output": "Hi."}'
+    (folder / "eval_lone_surrogate.jsonl").write_bytes(_jsonl({**GOOD}, surrogate))
 
 
 CONFIGS = {
