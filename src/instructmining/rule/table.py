@@ -39,10 +39,56 @@ class FitTable:
 
 
 _RUN_KEY = ["subset_id", "seed", "eval_loss"]
+# A runs table needs only these; runs from another trainer may leave out the rest (README).
+RUNS_REQUIRED = ("subset_id", "eval_loss")
 
 
 def _runs_hash(runs: pd.DataFrame) -> str:
-    return hash_object(runs.sort_values(_RUN_KEY)[_RUN_KEY].to_dict("records"))
+    key = [c for c in _RUN_KEY if c in runs.columns]
+    return hash_object(runs.sort_values(key)[key].to_dict("records"))
+
+
+def check_runs(runs: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The finished runs of a runs table, checked: losses finite and positive, ids text.
+
+    `status` (default ok), `seed`, `subset_hash` and the hashes are optional, so runs made
+    with another trainer can be fitted on."""
+    if "status" in runs.columns:
+        runs = runs[runs["status"] == "ok"]
+    if not pd.api.types.is_numeric_dtype(runs["eval_loss"]):
+        raise UserError(f"{path}: column 'eval_loss' should hold numbers")
+    runs = runs.assign(subset_id=runs["subset_id"].astype(str))
+    losses = runs["eval_loss"].to_numpy(dtype=float)
+    bad = ~(np.isfinite(losses) & (losses > 0))
+    if bad.any():
+        row = runs[bad].iloc[0]
+        raise UserError(
+            f"{path}: eval_loss must be a finite, positive number to take its log "
+            f"(subset {row['subset_id']}: {row['eval_loss']})"
+        )
+    return runs
+
+
+def check_subset_hashes(runs: pd.DataFrame, subsets: pd.DataFrame, path: Path) -> None:
+    """Refuse runs trained on a subset that subsets.parquet no longer holds (resampled since):
+    fitting them would pair each loss with another subset's indicators."""
+    if "subset_hash" not in runs.columns:
+        return
+    from instructmining.experiments.records import subset_hash
+
+    current = {
+        name: subset_hash(group.astype(str).tolist())
+        for name, group in subsets.groupby("subset_id", sort=False)["id"]
+    }
+    for row in runs[["subset_id", "subset_hash"]].dropna().itertuples(index=False):
+        if row.subset_id == BASE_SUBSET:
+            continue
+        if current.get(row.subset_id, row.subset_hash) != row.subset_hash:
+            raise UserError(
+                f"{path}: run of subset {row.subset_id} was trained on other examples than "
+                "subsets.parquet now holds (resampled since?); rerun the experiments or restore "
+                "the subsets table"
+            )
 
 
 def load_fit_table(
@@ -50,13 +96,13 @@ def load_fit_table(
 ) -> FitTable:
     """Join a workspace's finished runs with its subsets' mean indicators."""
     ws = Workspace(Path(workspace))
-    runs = read_parquet(ws.runs, required=["subset_id", "eval_loss", "status"])
-    ok = runs[runs["status"] == "ok"]
+    runs = read_parquet(ws.runs, required=RUNS_REQUIRED)
+    ok = check_runs(runs, ws.runs)
     base = ok[ok["subset_id"] == BASE_SUBSET]
     ok = ok[ok["subset_id"] != BASE_SUBSET]
     ok = _one_setting(ok, ws.runs, config_hash=config_hash, eval_hash=eval_hash)
-    if (ok["eval_loss"] <= 0).any() or ok["eval_loss"].isna().any():
-        raise UserError(f"{ws.runs}: eval_loss must be positive to take its log")
+    if ws.subsets.exists():
+        check_subset_hashes(ok, read_parquet(ws.subsets, required=["subset_id", "id"]), ws.runs)
     per_subset = ok.groupby("subset_id", sort=True)["eval_loss"].agg(
         eval_loss="mean", n_seeds="count", seed_sd="std"
     )
