@@ -19,7 +19,7 @@ import pandas as pd
 from instructmining.distributed.executor import Executor, default_executor
 from instructmining.errors import UserError
 from instructmining.experiments import records
-from instructmining.experiments.config import ExperimentConfig, config_hash
+from instructmining.experiments.config import ExperimentConfig, check_schedule, config_hash
 from instructmining.experiments.train import RunResult, StepCallback, finetune_and_evaluate
 from instructmining.hashing import hash_object
 from instructmining.progress import progress_bar
@@ -144,6 +144,8 @@ def run_experiments(
         raise UserError("no seeds given")
     runs_path = Path(runs_path) if runs_path else Workspace(Path(workspace)).runs
     examples = _subset_examples(Path(workspace), subsets)
+    for items in examples.values():
+        check_schedule(len(items), config)
     evals = (("", _eval_items(Path(eval_file))),)
     evals += tuple((name, _eval_items(Path(p))) for name, p in sorted((test_evals or {}).items()))
     keys = {"config_hash": config_hash(config), "eval_hash": hash_object(evals)}
