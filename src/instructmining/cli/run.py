@@ -48,10 +48,12 @@ def demo(
     ] = False,
 ) -> None:
     """The whole loop on the bundled real data and offline models (what `make demo` runs)."""
+    from instructmining.paths import refuse_overwrite
     from instructmining.pipeline.run import run_pipeline
 
     name = "demo-quick.yaml" if quick else "demo.yaml"
     started = time.perf_counter()
     with resources.as_file(resources.files("instructmining.demo") / name) as config:
+        refuse_overwrite([output], [config])
         result = run_pipeline(config, output)
     _finish(result, time.perf_counter() - started)

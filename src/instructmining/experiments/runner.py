@@ -144,10 +144,10 @@ def run_experiments(
         raise UserError("no seeds given")
     runs_path = Path(runs_path) if runs_path else Workspace(Path(workspace)).runs
     examples = _subset_examples(Path(workspace), subsets)
-    for items in examples.values():
-        check_schedule(len(items), config)
     evals = (("", _eval_items(Path(eval_file))),)
     evals += tuple((name, _eval_items(Path(p))) for name, p in sorted((test_evals or {}).items()))
+    for items in examples.values():
+        check_schedule(len(items), config)
     keys = {"config_hash": config_hash(config), "eval_hash": hash_object(evals)}
     folder = records.record_dir(runs_path, keys["config_hash"], keys["eval_hash"])
     subset_hashes = {records.BASELINE: records.subset_hash([])}

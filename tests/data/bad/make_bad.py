@@ -160,6 +160,31 @@ def tables(folder: Path) -> None:
     _parquet(folder / "subsets_wrong_schema.parquet", {"subset": ["s000"], "example": ["a"]})
     _parquet(folder / "subsets_unknown_ids.parquet", {"subset_id": ["s000"], "id": ["nope"]})
     (folder / "not_parquet.parquet").write_text("subset_id,id\ns000,a\n")
+    _parquet(
+        folder / "pool_source_subset_id.parquet",
+        {
+            "id": ["a", "b", "c"],
+            "source": ["subset_id", "subset_id", "other"],
+            "instruction": ["x", "y", "z"],
+            "input": ["", "", ""],
+            "output": ["p", "q", "r"],
+            "system": ["", "", ""],
+        },
+    )
+    # Runs of the template workspace's subsets s000-s002 (see tests/hardening/conftest.py).
+    subsets, losses = ["s000", "s001", "s002"], [1.2, 1.3, 1.4]
+    _parquet(
+        folder / "runs_inf_loss.parquet",
+        {"subset_id": subsets, "seed": [0, 0, 0], "eval_loss": [1.2, float("inf"), 1.4]},
+    )
+    _parquet(folder / "runs_no_seed.parquet", {"subset_id": subsets, "eval_loss": losses})
+    _parquet(
+        folder / "runs_stale_subset_hash.parquet",
+        {"subset_id": subsets, "eval_loss": losses, "subset_hash": ["0" * 16] * 3},
+    )
+    (folder / "runs_unknown_subsets.csv").write_text("subset_id,eval_loss\ns000,1.2\ns999,1.3\n")
+    (folder / "runs_no_loss.csv").write_text("subset_id,loss\ns000,1.2\n")
+    (folder / "runs_text_loss.json").write_text('[{"subset_id": "s000", "eval_loss": "low"}]\n')
     (folder / "truncated.parquet").write_bytes(_parquet_bytes()[:-200])
     (folder / "empty.parquet").write_bytes(b"")
 
@@ -312,6 +337,25 @@ CONFIGS = {
     "search_min_above_max.yaml": (
         "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}}\n"
         "search: {min: 50, max: 10}\n"
+    ),
+    "duplicate_key.yaml": (
+        "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}}\n"
+        "sampling:\n  subsets: 2\n  subsets: 3\n"
+    ),
+    "boolean_subsets.yaml": (
+        "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}}\n"
+        "sampling: {subsets: true}\n"
+    ),
+    "negative_pool_seed.yaml": (
+        "pool: {files: [{path: a.json}], seed: -1}\nexperiments: {eval: {path: e.jsonl}}\n"
+    ),
+    "bad_override.yaml": (
+        "pool: {files: [{path: a.json}]}\n"
+        "experiments: {eval: {path: e.jsonl}, overrides: {lr: -1}}\n"
+    ),
+    "unknown_override.yaml": (
+        "pool: {files: [{path: a.json}]}\n"
+        "experiments: {eval: {path: e.jsonl}, overrides: {learning_rate: 0.1}}\n"
     ),
     "bad_preset.yaml": (
         "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}, preset: huge}\n"
