@@ -15,6 +15,7 @@ from instructmining.distributed.options import (
 )
 from instructmining.errors import UserError
 from instructmining.experiments import preset, run_experiments, save_settings, summarize
+from instructmining.paths import refuse_overwrite
 from instructmining.workspace import Workspace
 
 _PRESET_HELP = (
@@ -86,6 +87,9 @@ def experiment(
 
     Finished runs are kept in WS/runs/ and skipped on rerun; failed runs are retried.
     """
+    tests = _test_evals(test_eval or [])
+    written = [workspace / "runs.parquet", workspace / "experiment.json"]
+    refuse_overwrite(written, [eval_file, *tests.values()])
     config = preset(
         preset_name,
         base_model=base_model,
@@ -108,7 +112,6 @@ def experiment(
     runner = executor_from_options(executor, ray_address)
     ws = Workspace(workspace)
     seed_list = _seeds(seeds)
-    tests = _test_evals(test_eval or [])
     with ws.lock():
         runs = run_experiments(
             workspace,

@@ -154,6 +154,9 @@ def search(
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Search n with BlendSearch: eval loss after fine-tuning on the rule's top n."""
+    from instructmining.paths import refuse_overwrite
+
+    refuse_overwrite([workspace / "search.parquet"], [eval_file, test_eval, rule])
     from instructmining.distributed.options import executor_from_options
     from instructmining.selection import best_trial
     from instructmining.selection.training import search_workspace
@@ -206,6 +209,9 @@ def compare(
     device: DeviceOpt = None,
 ) -> None:
     """Eval loss of the rule's top n against random n and single-indicator baselines."""
+    from instructmining.paths import refuse_overwrite
+
+    refuse_overwrite([workspace / "compare.parquet"], [eval_file, rule])
     from instructmining.selection.training import compare_workspace
 
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
