@@ -46,12 +46,26 @@ def _kind(annotation: Any) -> str:
     return "number" if "int" in text or "float" in text else "value of another type"
 
 
+def _known_format(name: str) -> str:
+    """Unknown format names fail when the config loads, not at the pool stage."""
+    from instructmining.data.formats import get_format
+
+    if name != "auto":
+        try:
+            get_format(name)
+        except UserError as exc:
+            raise ValueError(str(exc)) from exc
+    return name
+
+
 class PoolFile(_Strict):
     """One input file (or an MT-Bench question+answer pair) with its format and source name."""
 
     path: str | list[str]
     format: str = "auto"
     source: str | None = None
+
+    _format = field_validator("format")(_known_format)
 
 
 class PoolConfig(_Strict):
@@ -101,6 +115,8 @@ class EvalSet(_Strict):
     path: str | list[str]
     format: str = "auto"
     limit: PositiveInt | None = Field(None, description="use the first N items by id")
+
+    _format = field_validator("format")(_known_format)
 
 
 class ExperimentsConfig(_Strict):
