@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
 from instructmining.paths import require_file
 
@@ -75,8 +76,10 @@ class PoolConfig(_Strict):
         None, description="keep at most this many examples per source (a seeded sample by id)"
     )
     seed: NonNegativeInt = 0
-    max_file_mb: PositiveInt = Field(2048, description="largest file, MiB once decompressed")
-    max_record_mb: PositiveInt = Field(64, description="largest record, MiB")
+    max_file_mb: PositiveInt = Field(
+        ReadLimits.max_file_mb, description="largest file, MiB once decompressed"
+    )
+    max_record_mb: PositiveInt = Field(ReadLimits.max_record_mb, description="largest record, MiB")
 
 
 class IndicatorsConfig(_Strict):
