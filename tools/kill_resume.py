@@ -111,6 +111,9 @@ def write_config(path: Path, model: Path, small: bool = False) -> Path:
                 "max_length": 64,
                 "batch_size": 4,
                 "lr": 5e-3,
+                # Search trials of 4 examples make one step: without warm-up it is not at lr 0.
+                "schedule": "constant",
+                "warmup": 0.0,
                 "eval_batch_size": 8,
             },
             "seeds": [0],

@@ -19,16 +19,32 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from instructmining.errors import UserError
+from instructmining.paths import require_file
+
+# Temporary files are `.NAME.PID.RANDOM.instructmining.tmp`: a name no other program makes, so
+# clean-up can never take a user's own `.something.tmp` for one of ours.
+TEMP_SUFFIX = ".instructmining.tmp"
+
+
+def temp_file_pid(path: Path) -> str | None:
+    """The writer's process id in one of our temp file names, None for any other file."""
+    name = path.name
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+        return None
+    parts = name.removesuffix(TEMP_SUFFIX).rsplit(".", 2)
+    return parts[1] if len(parts) == 3 and parts[1].isdigit() else None
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is gone."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the name of a file to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         prefix = f".{path.name}.{os.getpid()}."  # the pid tells a killed writer's leftovers
-        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     os.close(fd)
@@ -75,9 +91,7 @@ def write_json(obj: Any, path: str | Path) -> None:
 
 def read_parquet(path: str | Path, required: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a Parquet table; one line when it is missing, unreadable or lacks columns."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
+    path = require_file(path)
     try:
         df = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from instructmining.errors import UserError
+from instructmining.storage import TEMP_SUFFIX, temp_file_pid
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,13 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "lock": WorkspaceFile(".lock", "the writer lock", "every command that writes"),
 }
+
+# The tables (files, not folders) commands read; the report is only ever written.
+TABLES: tuple[str, ...] = tuple(
+    entry.name
+    for key, entry in FILES.items()
+    if Path(entry.name).suffix and not entry.name.startswith(".") and key != "report"
+)
 
 _MIXTURES_SUFFIX = "_mixtures.parquet"
 
@@ -233,11 +241,18 @@ class Workspace:
 
 
 def _remove_stale_temp_files(root: Path) -> None:
-    """Delete what killed writers left: `storage.atomic_path` temp files (`.NAME.PID.*.tmp`)
-    whose process is gone. Files of a live process (a writer that takes no lock) stay."""
-    for path in root.rglob(".*.tmp"):
-        if path.is_file() and not _process_alive(path.name.rsplit(".", 3)[-3]):
-            path.unlink(missing_ok=True)
+    """Delete what killed writers left: `storage.atomic_path` temp files whose process is gone.
+
+    Only where the project writes (the workspace folder and the run-record folders it made under
+    `runs/`), never deeper, and only files named by `atomic_path`. Files of a live process (a
+    writer that takes no lock) stay."""
+    records = root / "runs"
+    folders = [root, *(p for p in records.iterdir() if p.is_dir())] if records.is_dir() else [root]
+    for folder in folders:
+        for path in folder.glob(f".*{TEMP_SUFFIX}"):
+            pid = temp_file_pid(path)
+            if pid is not None and path.is_file() and not _process_alive(pid):
+                path.unlink(missing_ok=True)
 
 
 def _process_alive(pid: str) -> bool:

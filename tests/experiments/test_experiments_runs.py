@@ -140,7 +140,7 @@ def test_records_are_json_files_under_runs_folder(workspace, tiny_config):
 def test_cli_runs_and_prints_the_summary(workspace, tiny_model, capsys):
     args = ["experiment", str(workspace), "--eval", str(SELF_INSTRUCT)]
     args += ["--base-model", str(tiny_model), "--seeds", "0,1", "--max-length", "64"]
-    args += ["--epochs", "1", "--lr", "5e-3", "--test-eval", f"dolly={DOLLY}"]
+    args += ["--epochs", "1", "--lr", "5e-3", "--batch-size", "4", "--test-eval", f"dolly={DOLLY}"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "base model eval loss" in out and "spread / noise" in out

@@ -51,3 +51,25 @@ def big_line(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "big.jsonl"
     path.write_text('{"instruction": "Describe.", "output": "' + "a" * 10_000_000)
     return path
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    """Inputs too large or too odd to commit, made at test time ({gen} in the manifest): gzip
+    bombs (small files that expand far beyond the limits given with them), a rule nested 100,000
+    levels deep, a named pipe and a symbolic-link loop."""
+    import gzip
+    import os
+
+    folder = tmp_path_factory.mktemp("generated")
+    line = b'{"instruction": "Describe.", "output": "' + b"a" * (1 << 20) + b'"}\n'
+    with gzip.open(folder / "bomb.jsonl.gz", "wb") as fh:  # 64 MiB of records
+        for _ in range(64):
+            fh.write(line)
+    with gzip.open(folder / "record_bomb.jsonl.gz", "wb") as fh:  # one 16 MiB record
+        fh.write(b'{"instruction": "Describe.", "output": "' + b"a" * (16 << 20) + b'"}\n')
+    (folder / "deep_rule.json").write_text("[" * 100_000 + "]" * 100_000)
+    os.mkfifo(folder / "fifo.jsonl")
+    (folder / "loop_a.json").symlink_to(folder / "loop_b.json")
+    (folder / "loop_b.json").symlink_to(folder / "loop_a.json")
+    return folder

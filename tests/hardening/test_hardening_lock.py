@@ -3,6 +3,7 @@ writes it refuses with one line and exit code 2; a killed holder leaves no stale
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,7 +119,7 @@ def test_next_writer_sweeps_a_killed_writers_temp_file(tmp_path):
         text=True,
     )
     assert writer.stdout.readline().strip() == "writing"
-    live = sorted(ws.glob(".runs.parquet.*.tmp"))
+    live = sorted(ws.glob(".runs.parquet.*.instructmining.tmp"))
     assert len(live) == 1
     with Workspace(ws).lock():
         assert live[0].exists()  # its writer is alive: not touched
@@ -149,3 +150,43 @@ def test_every_writer_refuses_a_locked_folder(held, args) -> None:
     code, _, err = run_cli([str(a).replace("{ws}", str(ws)) for a in args])
     assert code == 2 and REFUSAL in error_line(err)
     assert snapshot(ws) == before
+
+
+def test_clean_up_leaves_the_users_temp_files_alone(tmp_path):
+    """Only the project's own temp names, only in the folders it writes, and never deeper."""
+    from instructmining.storage import TEMP_SUFFIX
+    from instructmining.workspace import Workspace
+
+    ws = tmp_path / "proj"
+    theirs = [
+        ws / ".notes.tmp",
+        ws / ".draft.12345.abc.tmp",  # the old, too general pattern
+        ws / "data" / f".pool.parquet.999999.x{TEMP_SUFFIX}",  # ours by name, not our folder
+        ws / "data" / "deep" / ".a.1.b.tmp",
+    ]
+    stale = ws / f".runs.parquet.999999.abc{TEMP_SUFFIX}"  # ours, in the workspace, pid gone
+    stale_record = ws / "runs" / "cfg-eval" / f".s000.seed0.json.999999.x{TEMP_SUFFIX}"
+    for path in [*theirs, stale, stale_record]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("keep me")
+    with Workspace(ws).lock():
+        pass
+    assert all(p.read_text() == "keep me" for p in theirs)
+    assert not stale.exists() and not stale_record.exists()
+
+
+def test_indicators_output_beside_a_users_temp_files_keeps_them(tmp_path, workspace_template):
+    """The reported case: `indicators proj/pool.parquet -o proj/ind.parquet` deleted every
+    `.*.tmp` under proj/ at any depth."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    shutil.copyfile(workspace_template / "pool.parquet", proj / "pool.parquet")
+    mine = [proj / ".session.tmp", proj / "sub" / ".x.1.y.tmp"]
+    for path in mine:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("mine")
+    code, _, err = run_cli(
+        ["indicators", proj / "pool.parquet", "-o", proj / "ind.parquet", "--indicators", "length"]
+    )
+    assert code == 0, err
+    assert all(p.read_text() == "mine" for p in mine)

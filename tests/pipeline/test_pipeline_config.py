@@ -73,11 +73,28 @@ def test_fit_target_and_weights_and_test_set_name(tmp_path: Path) -> None:
             "sampling.subsets: Input should be a valid integer",
         ),
         (MINIMAL.replace("experiments:\n  eval: {path: data/eval.jsonl}\n", ""), "experiments:"),
-        (MINIMAL + "pool: {files: []}\n", "pool.files: List should have at least 1 item"),
+        (
+            MINIMAL.replace("- {path: data/pool.jsonl}", "[]").replace("files:\n", "files: "),
+            "pool.files: List should have at least 1 item",
+        ),
         ("- just\n- a list\n", "expected a mapping"),
         (MINIMAL + "indicators: {names: [length, lenght]}\n", "did you mean"),
-        (MINIMAL + "search: {min: 50, max: 10}\n", "search: Value error, min (50) must be below"),
+        (MINIMAL + "search: {min: 50, max: 10}\n", "search: min (50) must be below"),
         ("pool: {files: [\n", ":2: expected the node content"),
+        (MINIMAL + "sampling: {subsets: 2, subsets: 3}\n", ":8: key 'subsets' is given twice"),
+        (MINIMAL + "colour: 1\ncolour: 2\n", ":9: key 'colour' is given twice"),
+        (MINIMAL + "sampling: {subsets: true}\n", "sampling.subsets: expected a number, not"),
+        (MINIMAL + "sampling: {alpha: .inf}\n", "sampling.alpha: Input should be a finite"),
+        (MINIMAL + "sampling: {seed: -1}\n", "sampling.seed: Input should be greater than or"),
+        (MINIMAL.replace("pool:\n", "pool:\n  seed: -1\n"), "pool.seed: Input should be greater"),
+        (
+            MINIMAL.replace("eval.jsonl}", "eval.jsonl}\n  overrides: {lr: -1}"),
+            "experiments.overrides.lr: Input should be greater than 0",
+        ),
+        (
+            MINIMAL.replace("eval.jsonl}", "eval.jsonl}\n  overrides: {learning_rate: 1}"),
+            "experiments.overrides.learning_rate: Extra inputs are not permitted",
+        ),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -85,6 +102,11 @@ def test_bad_configs_name_the_key(tmp_path: Path, text: str, message: str) -> No
         load_config(write(tmp_path, text))
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_booleans_stay_allowed_for_switches(tmp_path: Path) -> None:
+    config, _ = load_config(write(tmp_path, MINIMAL + "report: false\n"))
+    assert config.report is False
 
 
 def test_cli_run_with_bad_config_exits_2_and_writes_nothing(tmp_path: Path, capsys) -> None:

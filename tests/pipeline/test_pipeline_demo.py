@@ -54,6 +54,13 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
     assert (runs["status"] == "ok").all()
     assert runs["subset_id"].nunique() == 8 + 1  # subsets and the untrained baseline
     assert runs["test_loss__mt_bench"].notna().all()
+    # It really trains: every fine-tune moves the loss away from the base model's, and the
+    # subsets differ (an lr-0 schedule once gave all 16 runs the base loss, 3.024196).
+    base = runs.loc[runs["subset_id"] == "__base__", "eval_loss"].iloc[0]
+    trained = runs.loc[runs["subset_id"] != "__base__", "eval_loss"]
+    assert (trained - base).abs().min() > 1e-4, (base, trained.tolist())
+    assert trained.nunique() > 1
+    assert "nothing was learned" not in first.stdout
     rule = json.loads((workspace / "rule.json").read_text())
     assert rule["indicators"]
     (agreement,) = rule["eval_agreement"]

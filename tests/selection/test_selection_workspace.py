@@ -43,7 +43,15 @@ def ws(tmp_path, tiny_model) -> Path:
     eval_items = [{"instruction": f"Say {w}.", "input": "", "output": w} for w in ("hi", "yes")]
     (tmp_path / "eval.json").write_text(json.dumps(eval_items))
     (tmp_path / "test.json").write_text(json.dumps(eval_items[::-1] + [eval_items[0]]))
-    config = {"base_model": str(tiny_model), "max_length": 64, "batch_size": 4, "epochs": 1}
+    # No warm-up: selections of 2-4 examples make one optimizer step, which must not be at lr 0.
+    config = {
+        "base_model": str(tiny_model),
+        "max_length": 64,
+        "batch_size": 4,
+        "epochs": 1,
+        "schedule": "constant",
+        "warmup": 0.0,
+    }
     experiment = {"eval_file": str(tmp_path / "eval.json"), "config": config}
     (root / "experiment.json").write_text(json.dumps(experiment))
     return root

@@ -18,6 +18,7 @@ from instructmining.cli import (
     report,  # noqa: F401
     rule,  # noqa: F401
     run,  # noqa: F401
+    runs,  # noqa: F401
     select,  # noqa: F401
 )
 from instructmining.cli.app import app

@@ -15,6 +15,7 @@ from instructmining.distributed.options import (
 )
 from instructmining.errors import UserError
 from instructmining.experiments import preset, run_experiments, save_settings, summarize
+from instructmining.paths import refuse_overwrite
 from instructmining.pipeline.config import ExperimentsConfig, default_of
 from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace
@@ -104,6 +105,10 @@ def experiment(
 
     Finished runs are kept in WS/runs/ and skipped on rerun; failed runs are retried.
     """
+    tests = _test_evals(test_eval or [])
+    ws = Workspace(workspace)
+    written = [ws.runs, ws.experiment]
+    refuse_overwrite(written, [eval_file, *tests.values()])
     config = preset(
         preset_name,
         base_model=base_model,
@@ -125,9 +130,7 @@ def experiment(
     _check_model_and_device(config.base_model, config.device)
     start_thread_budget(threads)
     runner = executor_from_options(executor, ray_address)
-    ws = Workspace(workspace)
     seed_list = _seeds(seeds)
-    tests = _test_evals(test_eval or [])
     with ws.lock():
         runs = run_experiments(
             workspace,

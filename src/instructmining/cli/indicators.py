@@ -23,6 +23,7 @@ from instructmining.indicators.options import DEFAULT_REWARD_MODEL, DEFAULT_UNIE
 from instructmining.indicators.output import write_indicators
 from instructmining.indicators.registry import instantiate
 from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_availability
+from instructmining.paths import refuse_overwrite
 from instructmining.pipeline.config import IndicatorsConfig, default_of
 from instructmining.storage import read_parquet, write_parquet
 from instructmining.threads import THREADS_HELP, start_thread_budget
@@ -132,6 +133,7 @@ def indicators(
         return
     if pool is None or output is None:
         raise UserError("give a pool table and -o OUTPUT (or --list)")
+    refuse_overwrite([output], [pool, subsets, knn_reference])
     parse_names(names)
     start_thread_budget(threads)
     runner = indicator_runner(executor, ray_address)

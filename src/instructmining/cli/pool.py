@@ -12,11 +12,13 @@ from rich.table import Table
 from instructmining.cli.app import app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
 from instructmining.data.problems import ON_ERROR_CHOICES
+from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
+from instructmining.paths import refuse_overwrite
 from instructmining.sampling import DEFAULT_ALPHA, DEFAULT_TEMPERATURE, build_design, write_design
 from instructmining.sampling.show import print_figures
 from instructmining.storage import read_parquet
-from instructmining.workspace import Workspace
+from instructmining.workspace import Workspace, mixtures_beside
 
 pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -40,8 +42,15 @@ def build(
         str, typer.Option(help="fail: stop at a bad record; skip: count it.")
     ] = "fail",
     all_turns: Annotated[bool, typer.Option(help="Every exchange of a conversation.")] = False,
+    max_file_mb: Annotated[
+        int, typer.Option(help="Refuse a file larger than this many MiB once decompressed.")
+    ] = ReadLimits.max_file_mb,
+    max_record_mb: Annotated[
+        int, typer.Option(help="Refuse a record larger than this many MiB.")
+    ] = ReadLimits.max_record_mb,
 ) -> None:
     """Read instruction files into one normalised, deduplicated pool table."""
+    refuse_overwrite([output], files)
     if on_error not in ON_ERROR_CHOICES:
         raise UserError(f"--on-error must be fail or skip, not {on_error!r}")
     how = "detected" if format == "auto" else "given"
@@ -49,8 +58,9 @@ def build(
     def announce(path: Path, name: str) -> None:
         _err(f"{path}: format {name} ({how})")
 
+    limits = ReadLimits(max_file_mb, max_record_mb)
     with Workspace(output.parent).lock(target=output):
-        result = build_pool(files, format, source, on_error, all_turns, on_format=announce)
+        result = build_pool(files, format, source, on_error, all_turns, announce, limits)
         if result.problems:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.problems.items()))
             _err(f"skipped {sum(result.problems.values())} bad records: {kinds}")
@@ -115,8 +125,9 @@ def sample(
     Also writes `<output stem>_mixtures.parquet` with each subset's share per source and, in
     its metadata, the design's figures next to a Dirichlet design's.
     """
+    indicators = indicators or Workspace(pool.parent).indicators
+    refuse_overwrite([output, mixtures_beside(output)], [pool, indicators])
     table = read_pool(pool, required=["id", "source"])
-    indicators = indicators or (pool.parent / "indicators.parquet")
     if not indicators.exists() and (design != "dirichlet" or columns):
         raise UserError(f"{indicators}: no such file (the {design} design needs indicators)")
     indicator_table = read_parquet(indicators, ["id"]) if indicators.exists() else None

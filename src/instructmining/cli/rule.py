@@ -135,6 +135,7 @@ def fit(
 ) -> None:
     """Fit log eval loss on subset-mean indicators and write the rule with its statistics."""
     from instructmining.errors import UserError
+    from instructmining.paths import refuse_overwrite, workspace_tables
     from instructmining.rule import fit_rule, load_fit_table
     from instructmining.rule.sets_text import sets_text
     from instructmining.rule.targets import parse_weights
@@ -146,6 +147,7 @@ def fit(
         raise UserError("--exact needs --indicators")
     ws = Workspace(workspace)
     output = output or ws.rule
+    refuse_overwrite([output], workspace_tables(workspace, writes=[ws.rule]))
     with ws.lock():
         data = load_fit_table(
             workspace,

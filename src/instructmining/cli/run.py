@@ -31,9 +31,11 @@ def run(
     threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Run every stage a YAML config names; a rerun resumes where the last one stopped."""
+    from instructmining.paths import refuse_overwrite
     from instructmining.pipeline.run import run_pipeline
 
     start_thread_budget(threads)
+    refuse_overwrite([workspace], [config])
     started = time.perf_counter()
     result = run_pipeline(config, workspace, executor, ray_address)
     _finish(result, time.perf_counter() - started)
@@ -50,11 +52,13 @@ def demo(
     threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """The whole loop on the bundled real data and offline models (what `make demo` runs)."""
+    from instructmining.paths import refuse_overwrite
     from instructmining.pipeline.run import run_pipeline
 
     start_thread_budget(threads)
     name = "demo-quick.yaml" if quick else "demo.yaml"
     started = time.perf_counter()
     with resources.as_file(resources.files("instructmining.demo") / name) as config:
+        refuse_overwrite([output], [config])
         result = run_pipeline(config, output)
     _finish(result, time.perf_counter() - started)

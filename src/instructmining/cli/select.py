@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,7 +13,7 @@ from instructmining.cli.rule import console, print_table
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
 from instructmining.pipeline.config import CompareConfig, SearchConfig, default_of
 from instructmining.threads import THREADS_HELP, start_thread_budget
-from instructmining.workspace import Workspace
+from instructmining.workspace import Workspace, selection_beside
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,6 +91,7 @@ def select(
     threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
 ) -> None:
     """Score every pool example and keep the top N (lowest predicted log loss first)."""
+    from instructmining.paths import refuse_overwrite
     from instructmining.rule import load_rule
     from instructmining.selection import (
         resolve_size,
@@ -101,13 +103,15 @@ def select(
     from instructmining.selection.select import indicator_options
     from instructmining.storage import read_parquet
 
+    indicators_file = _default_indicators(pool_file.parent, indicators_file)
+    rule_file = Path(rule) if rule and os.path.lexists(rule) else None
+    refuse_overwrite([output, selection_beside(output)], [pool_file, rule_file, indicators_file])
     start_thread_budget(threads)
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     options = indicator_options(loaded, **models, embedder=embedder, k=k, device=device)
-    indicators_file = _default_indicators(pool_file.parent, indicators_file)
     ranked = score_pool(
         pool,
         selector,
@@ -159,8 +163,11 @@ def search(
 ) -> None:
     """Search n with BlendSearch: eval loss after fine-tuning on the rule's top n."""
     from instructmining.distributed.options import executor_from_options
+    from instructmining.paths import refuse_overwrite
     from instructmining.selection import best_trial
     from instructmining.selection.training import search_workspace
+
+    refuse_overwrite([Workspace(workspace).search], [eval_file, test_eval, rule])
 
     runner = executor_from_options(executor, ray_address)
     start_thread_budget(threads)
@@ -216,7 +223,10 @@ def compare(
 ) -> None:
     """Eval loss of the rule's top n against random n and single-indicator baselines."""
     from instructmining.distributed.options import executor_from_options
+    from instructmining.paths import refuse_overwrite
     from instructmining.selection.training import compare_workspace
+
+    refuse_overwrite([Workspace(workspace).compare], [eval_file, rule])
 
     runner = executor_from_options(executor, ray_address)
 

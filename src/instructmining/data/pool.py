@@ -16,7 +16,7 @@ import pyarrow as pa
 from instructmining.data.example import POOL_COLUMNS, Example
 from instructmining.data.formats import Format, Located, detect_format, get_format
 from instructmining.data.problems import Problems
-from instructmining.data.readers import InputFile, read_file
+from instructmining.data.readers import InputFile, ReadLimits, read_file
 from instructmining.errors import UserError
 from instructmining.storage import read_parquet, write_parquet
 
@@ -41,19 +41,21 @@ def build_pool(
     on_error: str = "fail",
     all_turns: bool = False,
     on_format: Callable[[Path, str], None] | None = None,
+    limits: ReadLimits | None = None,
 ) -> PoolBuild:
     """Read `paths` into one deduplicated pool (POOL_COLUMNS); raises InputError on bad input.
 
     `source` names every example's source (default: the stem of the file its response came
     from). With `on_error="skip"` bad records are skipped and counted instead. `on_format` is
     told each file's format as soon as it is known, so a later error can be read against it.
+    `limits` bounds the decompressed size of each file and each record (`ReadLimits`).
     """
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     if not paths:
         raise UserError("no input files")
     problems = Problems(on_error)
     chosen = None if format == "auto" else get_format(format)
-    files = [read_file(p, problems) for p in paths]
+    files = [read_file(p, problems, limits) for p in paths]
     groups = _groups(files, chosen, on_format)
     examples: dict[str, Example] = {}
     duplicates = 0

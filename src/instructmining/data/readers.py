@@ -11,6 +11,7 @@ import bisect
 import gzip
 import io
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 import zlib
@@ -24,6 +25,7 @@ import pyarrow.parquet as pq
 
 from instructmining.data.problems import Problems
 from instructmining.errors import UserError
+from instructmining.paths import require_file
 
 _JSON_WS = " \t\n\r"
 _BOM = "\ufeff"
@@ -58,29 +60,87 @@ class InputFile:
         return Path(name).stem
 
 
-def read_file(path: str | Path, problems: Problems) -> InputFile:
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on what one input may expand to, so a gzip bomb or a runaway line fails with a
+    message naming the limit instead of exhausting memory. Both are in MiB of decompressed data."""
+
+    max_file_mb: int = 2048
+    max_record_mb: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_mb", "max_record_mb"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def read_file(path: str | Path, problems: Problems, limits: ReadLimits | None = None) -> InputFile:
     """Read every record of `path`; malformed parts go to `problems` (which may raise)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    data = _read_bytes(path)
+    path = require_file(path)
+    limits = limits or ReadLimits()
+    data = _read_bytes(path, limits.max_file_mb)
     reader = _READERS[_layout(path, data)]
-    return InputFile(path, list(reader(path, data, problems)))
+    records = reader(path, data, problems)
+    return InputFile(path, list(_bounded(records, path, problems, limits.max_record_mb)))
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, max_mb: int) -> bytes:
+    """The file's bytes, decompressed as a stream when gzipped, never more than `max_mb`."""
+    limit = max_mb * _MIB
+    too_big = f"{path}: larger than the --max-file-mb limit of {max_mb} MiB (decompressed)"
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
+        with open(path, "rb") as fh:
+            gzipped = fh.read(2) == b"\x1f\x8b"
+            fh.seek(0)
+            if not gzipped:
+                if os.fstat(fh.fileno()).st_size > limit:
+                    raise UserError(too_big)
+                return fh.read()
+            out = bytearray()
+            with gzip.GzipFile(fileobj=fh) as stream:
+                while chunk := stream.read(_MIB):
+                    out += chunk
+                    if len(out) > limit:
+                        raise UserError(too_big)
+            return bytes(out)
     except EOFError as exc:
         raise UserError(f"{path}: truncated gzip file") from exc
-    except (OSError, zlib.error) as exc:
+    except (gzip.BadGzipFile, zlib.error) as exc:
         raise UserError(f"{path}: corrupt gzip file ({exc})") from exc
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _bounded(
+    records: Iterator[Record], path: Path, problems: Problems, max_mb: int
+) -> Iterator[Record]:
+    """Records whose text is within `max_mb`; a larger one is a problem naming the limit."""
+    limit = max_mb * _MIB
+    for record in records:
+        if isinstance(record.value, dict) and _text_size(record.value) > limit:
+            message = (
+                f"{record.where()}record larger than the --max-record-mb limit of {max_mb} MiB"
+            )
+            problems.report(path, record.line, "record too large", message)
+            continue
+        yield record
+
+
+def _text_size(value: Any) -> int:
+    """Characters of every string in a record (the part that can be large)."""
+    size, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return size
 
 
 def _layout(path: Path, data: bytes) -> str:
@@ -113,6 +173,10 @@ def _read_jsonl(path: Path, data: bytes, problems: Problems) -> Iterator[Record]
             continue
         except RecursionError:
             problems.report(path, number, "malformed JSON", _TOO_DEEP)
+            continue
+        surrogate = lone_surrogate(value)
+        if surrogate is not None:
+            problems.report(path, number, "invalid Unicode", surrogate)
             continue
         yield Record(number, value)
 
@@ -157,6 +221,10 @@ def _read_json_array(path: Path, data: bytes, problems: Problems) -> Iterator[Re
             where = bad[first_bad]
             message = f"record {number}: {_utf8_message(text, where)}"
             problems.report(path, lines.line_of(where), "invalid UTF-8", message)
+        elif (surrogate := lone_surrogate(value)) is not None:
+            problems.report(
+                path, lines.line_of(pos), "invalid Unicode", f"record {number}: {surrogate}"
+            )
         else:
             yield Record(lines.line_of(pos), value, number)
         pos = _skip_ws(text, stop)
@@ -179,6 +247,25 @@ def _read_json_array(path: Path, data: bytes, problems: Problems) -> Iterator[Re
         problems.report(path, lines.line_of(pos), "malformed JSON", message)
 
 
+def lone_surrogate(value: Any) -> str | None:
+    """A message when a string in `value` holds a lone surrogate (JSON's `"\\ud800"` escape):
+    valid JSON, but no Unicode text, so it could be neither hashed nor written as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                return f"lone surrogate \\u{ord(found.group()):04x} in a string (not valid Unicode)"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TRUNCATED = "truncated JSON array (no closing ']')"
 _TOO_DEEP = "malformed JSON (nested too deeply)"
 _BAD_BYTE = re.compile("[\udc80-\udcff]")

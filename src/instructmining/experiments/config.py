@@ -9,6 +9,7 @@ GPU machines.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,6 +90,33 @@ def preset(name: str = "cpu-small", **overrides: Any) -> ExperimentConfig:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise UserError(f"experiment setting {field}: {first['msg']}") from exc
+
+
+def optimizer_steps(examples: int, config: ExperimentConfig) -> int:
+    per_epoch = math.ceil(math.ceil(examples / config.batch_size) / config.grad_accum)
+    return per_epoch * config.epochs
+
+
+def check_schedule(examples: int, config: ExperimentConfig) -> None:
+    """Refuse a schedule under which nothing is learned: its only optimizer step falls in the
+    warm-up, where the learning rate starts at 0 (every scheduler here starts warm-up at 0)."""
+    total = optimizer_steps(examples, config)
+    if total == 1 and math.ceil(config.warmup * total) >= 1:
+        raise UserError(
+            f"{examples} examples at batch_size {config.batch_size} x grad_accum "
+            f"{config.grad_accum} make one optimizer step, and warm-up {config.warmup:g} rounds "
+            "up to it, so its learning rate is 0 and nothing would be learned; set warmup 0 or "
+            "a smaller batch_size"
+        )
+
+
+def check_overrides(name: str, overrides: dict[str, Any]) -> None:
+    """Raise ValueError naming the first override that is unknown or invalid for preset `name`."""
+    try:
+        preset(name, **overrides)
+    except UserError as exc:
+        message = str(exc).removeprefix("experiment setting ")
+        raise ValueError(f"overrides.{message}") from exc
 
 
 def config_hash(config: ExperimentConfig) -> str:

@@ -20,7 +20,7 @@ from instructmining.data.example import POOL_COLUMNS
 from instructmining.distributed.executor import Executor, default_executor
 from instructmining.errors import UserError
 from instructmining.experiments import records
-from instructmining.experiments.config import ExperimentConfig, config_hash
+from instructmining.experiments.config import ExperimentConfig, check_schedule, config_hash
 from instructmining.experiments.train import RunResult, StepCallback, finetune_and_evaluate
 from instructmining.hashing import hash_object
 from instructmining.outcomes import BASELINE
@@ -149,6 +149,8 @@ def run_experiments(
     examples = _subset_examples(ws, subsets)
     evals = (("", _eval_items(Path(eval_file))),)
     evals += tuple((name, _eval_items(Path(p))) for name, p in sorted((test_evals or {}).items()))
+    for items in examples.values():
+        check_schedule(len(items), config)
     keys = {"config_hash": config_hash(config), "eval_hash": hash_object(evals)}
     folder = records.record_dir(runs_path, keys["config_hash"], keys["eval_hash"])
     subset_hashes = {BASELINE: records.subset_hash([])}

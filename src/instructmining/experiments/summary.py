@@ -40,7 +40,9 @@ def summarize(runs: pd.DataFrame) -> str:
         lines.append("seed noise: not measured (give two or more --seeds to measure it)")
     else:
         lines.append(f"seed noise (sd across seeds of the same subset, pooled): {noise:.4f}")
-    if not math.isnan(spread) and not math.isnan(noise):
+    if spread == 0 and noise == 0:
+        lines.append("no spread and no noise: nothing was learned (every run gives one loss)")
+    elif not math.isnan(spread) and not math.isnan(noise):
         ratio = spread / noise if noise > 0 else math.inf
         verdict = (
             "stands above the seed noise"

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from instructmining.experiments.batching import collate, length_batches
-from instructmining.experiments.config import ExperimentConfig
+from instructmining.experiments.config import ExperimentConfig, optimizer_steps
 from instructmining.experiments.encoding import Encoded, encode_all
 from instructmining.experiments.model import WarmModel, warm_model
 
@@ -44,11 +44,6 @@ def _records(examples: pd.DataFrame | Sequence[dict[str, Any]]) -> list[dict[str
     if isinstance(examples, pd.DataFrame):
         return examples.to_dict("records")
     return list(examples)
-
-
-def optimizer_steps(examples: int, config: ExperimentConfig) -> int:
-    per_epoch = math.ceil(math.ceil(examples / config.batch_size) / config.grad_accum)
-    return per_epoch * config.epochs
 
 
 def train(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -17,18 +17,49 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeInt,
     PositiveInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
+from instructmining.paths import require_file
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML's `true` is not the number 1: a boolean only where the setting is a switch."""
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool and bool not in get_args(annotation):
+                raise ValueError(f"expected a {_kind(annotation)}, not the boolean {value}")
+        return value
+
+
+def _kind(annotation: Any) -> str:
+    text = str(annotation)
+    return "number" if "int" in text or "float" in text else "value of another type"
+
+
+def _known_format(name: str) -> str:
+    """Unknown format names fail when the config loads, not at the pool stage."""
+    from instructmining.data.formats import get_format
+
+    if name != "auto":
+        try:
+            get_format(name)
+        except UserError as exc:
+            raise ValueError(str(exc)) from exc
+    return name
 
 
 def _one_of(registry: Callable[[], Iterable[str]]) -> AfterValidator:
@@ -92,6 +123,8 @@ class PoolFile(_Strict):
     format: str = "auto"
     source: str | None = None
 
+    _format = field_validator("format")(_known_format)
+
 
 class PoolConfig(_Strict):
     files: list[PoolFile] = Field(min_length=1)
@@ -99,7 +132,11 @@ class PoolConfig(_Strict):
     per_source: PositiveInt | None = Field(
         None, description="keep at most this many examples per source (a seeded sample by id)"
     )
-    seed: int = 0
+    seed: NonNegativeInt = 0
+    max_file_mb: PositiveInt = Field(
+        ReadLimits.max_file_mb, description="largest file, MiB once decompressed"
+    )
+    max_record_mb: PositiveInt = Field(ReadLimits.max_record_mb, description="largest record, MiB")
 
 
 class IndicatorsConfig(_Strict):
@@ -129,8 +166,8 @@ class IndicatorsConfig(_Strict):
 class SamplingConfig(_Strict):
     subsets: PositiveInt = 24
     size: PositiveInt = 64
-    alpha: float = Field(0.5, gt=0)
-    seed: int = 0
+    alpha: float = Field(0.5, gt=0, allow_inf_nan=False)
+    seed: NonNegativeInt = 0
     sources: list[str] | None = None
     design: Literal["dirichlet", "spread", "d-optimal"] = "dirichlet"
     columns: list[str] | None = Field(None, description="design columns (default all numeric)")
@@ -159,17 +196,27 @@ class EvalSet(_Strict):
         description="a test set's name: its losses are test_loss__NAME, its target NAME",
     )
 
+    _format = field_validator("format")(_known_format)
+
 
 class ExperimentsConfig(_Strict):
     eval: EvalSet
     test_eval: EvalSet | None = None
     preset: Preset = "cpu-small"
     overrides: dict[str, Any] = Field(default_factory=dict)
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: list[NonNegativeInt] = Field(default_factory=lambda: [0])
     noise_subsets: int = Field(
         2, ge=0, description="subsets repeated with extra training seeds to measure seed noise"
     )
-    noise_seeds: list[int] = Field(default_factory=lambda: [1, 2])
+    noise_seeds: list[NonNegativeInt] = Field(default_factory=lambda: [1, 2])
+
+    @model_validator(mode="after")
+    def _valid_overrides(self) -> ExperimentsConfig:
+        """The fine-tuning settings are checked when the config loads, not at stage 4."""
+        from instructmining.experiments.config import check_overrides
+
+        check_overrides(self.preset, self.overrides)
+        return self
 
 
 class FitConfig(_Strict):
@@ -240,20 +287,35 @@ def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"unknown key {key!r}"
-    return f"{key}: {error['msg']}"
+    message = error["msg"].removeprefix("Value error, ")
+    # A validator of a section may name a key below it: `experiments` + `overrides.lr: ...`.
+    return f"{key}.{message}" if message.startswith("overrides.") else f"{key}: {message}"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_config(path: str | Path) -> tuple[RunConfig, Path]:
     """Read and validate a YAML config; returns it with the folder its relative paths start from."""
-    path = Path(path)
+    path = require_file(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise UserError(f"{path}: no such file") from exc
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

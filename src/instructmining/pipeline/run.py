@@ -139,11 +139,15 @@ class Pipeline:
 
     def _build_pool(self, files: list) -> dict:  # noqa: ANN001 - (PoolFile, paths) pairs
         from instructmining.data import build_pool, write_pool
+        from instructmining.data.readers import ReadLimits
 
         cfg = self.cfg.pool
         frames = []
         for spec, paths in files:
-            built = build_pool(paths, format=spec.format, source=spec.source, on_error=cfg.on_error)
+            limits = ReadLimits(cfg.max_file_mb, cfg.max_record_mb)
+            built = build_pool(
+                paths, spec.format, spec.source, on_error=cfg.on_error, limits=limits
+            )
             skipped = sum(built.problems.values())
             console.print(
                 f"{', '.join(p.name for p in paths)}: {len(built.pool)} examples"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from instructmining.errors import UserError
+from instructmining.paths import require_file
+from instructmining.rule.schema import validate_rule_data
 from instructmining.rule.targets import FIT_TARGET, Target
 
 RULE_FORMAT = "instructmining-rule/1"
@@ -140,9 +143,13 @@ class Rule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "rule") -> Rule:
+        """A rule from its JSON, validated in full first (`rule.schema`)."""
+        if isinstance(data, dict) and data.get("format") != RULE_FORMAT:
+            raise UserError(
+                f"{where}: not a valid rule file: bad or missing format (expected {RULE_FORMAT!r})"
+            )
+        validate_rule_data(data, where)
         try:
-            if data.get("format") != RULE_FORMAT:
-                raise KeyError(f"format (expected {RULE_FORMAT!r})")
             definitions = {d["column"]: d for d in data["indicators"]}
             indicators = list(definitions)
             coefficients = {c: float(v["raw"]) for c, v in data.get("coefficients", {}).items()}
@@ -191,13 +198,14 @@ def load_rule(spec: str | Path) -> Rule:
     if str(spec) in PUBLISHED_RULES:
         return copy.deepcopy(PUBLISHED_RULES[str(spec)])
     path = Path(spec)
-    if not path.is_file():
+    if not os.path.lexists(path):
         names = ", ".join(PUBLISHED_RULES)
         raise UserError(f"{spec}: no such rule file, and not a published rule ({names})")
+    require_file(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: not a readable rule file ({exc})") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: not a valid rule file: expected a JSON object")
+    except RecursionError as exc:
+        raise UserError(f"{path}: not a readable rule file (JSON nested too deeply)") from exc
     return Rule.from_dict(data, where=str(path))

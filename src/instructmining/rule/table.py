@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -61,11 +62,57 @@ class FitTable:
 
 
 _RUN_KEY = ["subset_id", "seed", "eval_loss"]
+# A runs table needs only these; runs from another trainer may leave out the rest (README).
+RUNS_REQUIRED = ("subset_id", "eval_loss")
 
 
 def _runs_hash(runs: pd.DataFrame) -> str:
-    key = _RUN_KEY + sorted(c for c in runs.columns if c.startswith(TEST_PREFIX))
-    return hash_object(runs.sort_values(_RUN_KEY)[key].to_dict("records"))
+    present = [c for c in _RUN_KEY if c in runs.columns]
+    key = present + sorted(c for c in runs.columns if c.startswith(TEST_PREFIX))
+    return hash_object(runs.sort_values(present)[key].to_dict("records"))
+
+
+def check_runs(runs: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The finished runs of a runs table, checked: losses finite and positive, ids text.
+
+    `status` (default ok), `seed`, `subset_hash` and the hashes are optional, so runs made
+    with another trainer can be fitted on."""
+    if "status" in runs.columns:
+        runs = runs[runs["status"] == "ok"]
+    if not pd.api.types.is_numeric_dtype(runs["eval_loss"]):
+        raise UserError(f"{path}: column 'eval_loss' should hold numbers")
+    runs = runs.assign(subset_id=runs["subset_id"].astype(str))
+    losses = runs["eval_loss"].to_numpy(dtype=float)
+    bad = ~(np.isfinite(losses) & (losses > 0))
+    if bad.any():
+        row = runs[bad].iloc[0]
+        raise UserError(
+            f"{path}: eval_loss must be a finite, positive number to take its log "
+            f"(subset {row['subset_id']}: {row['eval_loss']})"
+        )
+    return runs
+
+
+def check_subset_hashes(runs: pd.DataFrame, subsets: pd.DataFrame, path: Path) -> None:
+    """Refuse runs trained on a subset that subsets.parquet no longer holds (resampled since):
+    fitting them would pair each loss with another subset's indicators."""
+    if "subset_hash" not in runs.columns:
+        return
+    from instructmining.experiments.records import subset_hash
+
+    current = {
+        name: subset_hash(group.astype(str).tolist())
+        for name, group in subsets.groupby("subset_id", sort=False)["id"]
+    }
+    for row in runs[["subset_id", "subset_hash"]].dropna().itertuples(index=False):
+        if row.subset_id == BASELINE:
+            continue
+        if current.get(row.subset_id, row.subset_hash) != row.subset_hash:
+            raise UserError(
+                f"{path}: run of subset {row.subset_id} was trained on other examples than "
+                "subsets.parquet now holds (resampled since?); rerun the experiments or restore "
+                "the subsets table"
+            )
 
 
 def load_fit_table(
@@ -80,7 +127,10 @@ def load_fit_table(
     `target` is `fit`, a recorded set's NAME, `mean` or `auto` (see `rule.targets`); `weights`
     weigh the sets of a `mean` target."""
     ws = Workspace.of(workspace)
-    runs = read_parquet(ws.runs, required=["subset_id", "eval_loss", "status"])
+    runs = read_parquet(ws.runs, required=RUNS_REQUIRED)
+    if ws.subsets.exists():
+        subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+        check_subset_hashes(check_runs(runs, ws.runs), subsets, ws.runs)
     means, inputs = _subset_means(ws)
     data = fit_table(
         runs,
@@ -108,7 +158,7 @@ def fit_table(
 ) -> FitTable:
     """The fit table from DataFrames: finished `runs` (subset_id, eval_loss, status) joined with
     per-subset indicator `means` (subset_id + columns); `where` names the runs in errors."""
-    ok = runs[runs["status"] == "ok"]
+    ok = check_runs(runs, Path(where))
     base = ok[ok["subset_id"] == BASELINE]
     ok = ok[ok["subset_id"] != BASELINE]
     ok = _one_setting(ok, Path(where), config_hash=config_hash, eval_hash=eval_hash)

@@ -210,6 +210,9 @@ def write_design(design: Design, subsets_path: Path) -> Path:
     """Write the mixtures table (figures in its metadata) then the subsets table, each
     atomically; returns the mixtures path, `<subsets stem>_mixtures.parquet`."""
     mixtures_path = mixtures_beside(subsets_path)
+    for path in (subsets_path, mixtures_path):  # before either is written: neither, not one
+        if Path(path).is_dir():
+            raise UserError(f"{path}: is a folder; give the name of a file to write")
     table = pa.Table.from_pandas(design.mixtures, preserve_index=False)
     metadata = {**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(design.info)}
     write_parquet(table.replace_schema_metadata(metadata), mixtures_path)

@@ -19,6 +19,11 @@ from instructmining.errors import UserError
 from instructmining.sampling.mixtures import allocate
 
 DEFAULT_ALPHA = 0.5
+# subsets x size rows are held in memory while sampling (about 100 bytes each): 10 million rows
+# is 10,000 subsets of 1,000, far beyond what anyone fine-tunes, and about a gigabyte.
+MAX_SAMPLED_ROWS = 10_000_000
+# The mixtures table keys its rows by this column, so no source may take its name.
+_KEY = "subset_id"
 
 
 def subset_name(index: int, n_subsets: int) -> str:
@@ -43,8 +48,13 @@ def sample_subsets(
         raise UserError(f"the number of subsets must be at least 1 (got {n_subsets})")
     if size < 1:
         raise UserError(f"the subset size must be at least 1 (got {size})")
-    if not alpha > 0:
-        raise UserError(f"alpha must be positive (got {alpha})")
+    if not (alpha > 0 and math.isfinite(alpha)):
+        raise UserError(f"alpha must be positive and finite (got {alpha})")
+    if n_subsets * size > MAX_SAMPLED_ROWS:
+        raise UserError(
+            f"{n_subsets} subsets of {size} is {n_subsets * size} rows, more than the limit of "
+            f"{MAX_SAMPLED_ROWS:,} (subsets x size); ask for fewer or smaller subsets"
+        )
     if seed < 0:
         raise UserError(f"the seed must be zero or positive (got {seed})")
     if pool.empty:
@@ -86,6 +96,11 @@ def _ids_by_source(pool: pd.DataFrame, sources: Sequence[str] | None) -> dict[st
     if pool["id"].duplicated().any():
         raise UserError("the pool has repeated ids; rebuild it with `instructmining pool build`")
     known = sorted(pool["source"].unique())
+    if _KEY in known:
+        raise UserError(
+            f"a source is named {_KEY!r}, the key column of the mixtures table; rename it "
+            "(`pool build --source NAME`)"
+        )
     chosen = list(dict.fromkeys(sources)) if sources else known
     unknown = [s for s in chosen if s not in known]
     if unknown:

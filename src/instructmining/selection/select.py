@@ -101,6 +101,8 @@ def score_pool(
     """id, score and rank (1 = best) for every pool example, best first.
 
     Ties are broken by id so a ranking is reproducible; examples without a score rank last."""
+    if seed < 0:
+        raise UserError(f"the seed must be zero or positive (got {seed})")
     if isinstance(selector, str):
         selector = get_selector(selector, rule=rule, knn_k=knn_k)
     table = ensure_indicators(

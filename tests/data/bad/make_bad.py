@@ -103,6 +103,13 @@ def _pool_bytes() -> dict[str, bytes]:
         ),
         "messages_only_user.jsonl": _jsonl({"messages": [{"role": "user", "content": "hi"}]}),
         "unknown_records.jsonl": _jsonl({"prompt": "List films.", "completion": "Alien."}),
+        "lone_surrogate.jsonl": _jsonl(g0, '{"instruction": "Name \\ud800.", "output": "x"}'),
+        "lone_surrogate.json": b'[{"instruction": "Name \\udfff.", "output": "x"}]\n',
+        "oasst_duplicate_id.jsonl": _jsonl(
+            {"message_id": "m1", "parent_id": None, "role": "prompter", "text": "Name a fruit."},
+            {"message_id": "m2", "parent_id": "m1", "role": "assistant", "text": "Apple."},
+            {"message_id": "m1", "parent_id": None, "role": "prompter", "text": "Name a car."},
+        ),
     }
 
 
@@ -153,6 +160,31 @@ def tables(folder: Path) -> None:
     _parquet(folder / "subsets_wrong_schema.parquet", {"subset": ["s000"], "example": ["a"]})
     _parquet(folder / "subsets_unknown_ids.parquet", {"subset_id": ["s000"], "id": ["nope"]})
     (folder / "not_parquet.parquet").write_text("subset_id,id\ns000,a\n")
+    _parquet(
+        folder / "pool_source_subset_id.parquet",
+        {
+            "id": ["a", "b", "c"],
+            "source": ["subset_id", "subset_id", "other"],
+            "instruction": ["x", "y", "z"],
+            "input": ["", "", ""],
+            "output": ["p", "q", "r"],
+            "system": ["", "", ""],
+        },
+    )
+    # Runs of the template workspace's subsets s000-s002 (see tests/hardening/conftest.py).
+    subsets, losses = ["s000", "s001", "s002"], [1.2, 1.3, 1.4]
+    _parquet(
+        folder / "runs_inf_loss.parquet",
+        {"subset_id": subsets, "seed": [0, 0, 0], "eval_loss": [1.2, float("inf"), 1.4]},
+    )
+    _parquet(folder / "runs_no_seed.parquet", {"subset_id": subsets, "eval_loss": losses})
+    _parquet(
+        folder / "runs_stale_subset_hash.parquet",
+        {"subset_id": subsets, "eval_loss": losses, "subset_hash": ["0" * 16] * 3},
+    )
+    (folder / "runs_unknown_subsets.csv").write_text("subset_id,eval_loss\ns000,1.2\ns999,1.3\n")
+    (folder / "runs_no_loss.csv").write_text("subset_id,loss\ns000,1.2\n")
+    (folder / "runs_text_loss.json").write_text('[{"subset_id": "s000", "eval_loss": "low"}]\n')
     (folder / "truncated.parquet").write_bytes(_parquet_bytes()[:-200])
     (folder / "empty.parquet").write_bytes(b"")
 
@@ -167,6 +199,69 @@ def rules(folder: Path) -> None:
         json.dumps({"indicators": "ifd", "coefficients": "many", "intercept": "zero"}) + "\n"
     )
     (folder / "rule_empty.json").write_text("")
+    for name, rule in _invalid_rules().items():
+        (folder / name).write_text(json.dumps(rule) + "\n")
+
+
+LINEAR = {
+    "format": "instructmining-rule/1",
+    "name": "lengths",
+    "model": "ols",
+    "target": "log_eval_loss",
+    "indicators": [{"column": "input_len"}, {"column": "output_len"}],
+    "intercept": 0.5,
+    "coefficients": {"input_len": {"raw": 0.001}, "output_len": {"raw": -0.002}},
+}
+TREE = {
+    "left": [1, -1, -1],
+    "right": [2, -1, -1],
+    "feature": [1, -2, -2],
+    "threshold": [0.0, -2.0, -2.0],
+    "value": [0.0, -0.1, 0.1],
+}
+GBM = {
+    **LINEAR,
+    "model": "gbm",
+    "coefficients": {},
+    "gbm": {
+        "init": 0.5,
+        "learning_rate": 0.1,
+        "center": {"input_len": 10.0, "output_len": 50.0},
+        "scale": {"input_len": 5.0, "output_len": 40.0},
+        "trees": [TREE],
+    },
+}
+
+
+def _gbm(**changes: object) -> dict:
+    """The valid GBM rule with its ensemble's fields (or its one tree's, under `tree`) replaced."""
+    tree = {**TREE, **changes.pop("tree", {})}
+    return {**GBM, "gbm": {**GBM["gbm"], "trees": [tree], **changes}}
+
+
+def _invalid_rules() -> dict[str, dict]:
+    """Rules that parse but cannot score: each used to rank by id, or loop forever."""
+    coefficient = LINEAR["coefficients"]
+    return {
+        "rule_valid_gbm.json": GBM,  # the control: this one loads and selects
+        "rule_nan_intercept.json": {**LINEAR, "intercept": float("nan")},
+        "rule_inf_coefficient.json": {
+            **LINEAR,
+            "coefficients": {**coefficient, "output_len": {"raw": float("inf")}},
+        },
+        "rule_huge_coefficient.json": {
+            **LINEAR,
+            "coefficients": {**coefficient, "output_len": {"raw": 1e308}},
+        },
+        "rule_no_indicators.json": {**LINEAR, "indicators": [], "coefficients": {}},
+        "rule_gbm_zero_scale.json": _gbm(scale={"input_len": 5.0, "output_len": 0.0}),
+        "rule_gbm_cycle.json": _gbm(tree={"left": [1, 0, -1], "right": [2, 0, -1]}),
+        "rule_gbm_self_loop.json": _gbm(tree={"left": [0, -1, -1]}),
+        "rule_gbm_child_out_of_range.json": _gbm(tree={"right": [7, -1, -1]}),
+        "rule_gbm_feature_out_of_range.json": _gbm(tree={"feature": [5, -2, -2]}),
+        "rule_gbm_ragged_tree.json": _gbm(tree={"value": [0.0, 0.1]}),
+        "rule_gbm_no_trees.json": {**GBM, "gbm": {**GBM["gbm"], "trees": []}},
+    }
 
 
 def evals(folder: Path) -> None:
@@ -177,6 +272,8 @@ def evals(folder: Path) -> None:
     questions = [{"question_id": i, "category": "writing", "turns": ["Hi?"]} for i in range(3)]
     (folder / "eval_questions_only.jsonl").write_bytes(_jsonl(*questions))
     (folder / "eval_empty.jsonl").write_bytes(b"")
+    surrogate = '{"instruction": "Say \\ud83d.", "output": "Hi."}'
+    (folder / "eval_lone_surrogate.jsonl").write_bytes(_jsonl({**GOOD}, surrogate))
 
 
 CONFIGS = {
@@ -240,6 +337,25 @@ CONFIGS = {
     "search_min_above_max.yaml": (
         "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}}\n"
         "search: {min: 50, max: 10}\n"
+    ),
+    "duplicate_key.yaml": (
+        "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}}\n"
+        "sampling:\n  subsets: 2\n  subsets: 3\n"
+    ),
+    "boolean_subsets.yaml": (
+        "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}}\n"
+        "sampling: {subsets: true}\n"
+    ),
+    "negative_pool_seed.yaml": (
+        "pool: {files: [{path: a.json}], seed: -1}\nexperiments: {eval: {path: e.jsonl}}\n"
+    ),
+    "bad_override.yaml": (
+        "pool: {files: [{path: a.json}]}\n"
+        "experiments: {eval: {path: e.jsonl}, overrides: {lr: -1}}\n"
+    ),
+    "unknown_override.yaml": (
+        "pool: {files: [{path: a.json}]}\n"
+        "experiments: {eval: {path: e.jsonl}, overrides: {learning_rate: 0.1}}\n"
     ),
     "bad_preset.yaml": (
         "pool: {files: [{path: a.json}]}\nexperiments: {eval: {path: e.jsonl}, preset: huge}\n"

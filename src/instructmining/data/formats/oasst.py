@@ -18,6 +18,7 @@ from instructmining.data.formats.conversation import Turn, transcript
 from instructmining.data.formats.registry import register
 from instructmining.data.problems import Problems, RecordProblem
 from instructmining.data.readers import InputFile, Record
+from instructmining.errors import InputError
 
 _ROLES = {"prompter": "user", "assistant": "assistant"}
 
@@ -73,6 +74,19 @@ def _row_message(record: Record, order: int) -> tuple[_Message, bool]:
     return _message(row, parent, order, record), bool(row.get("deleted"))
 
 
+def _check_unique(file: InputFile, message: _Message, first_line: dict[str, int]) -> None:
+    """A reused message_id would pair one prompt's answer with another prompt's text, whichever
+    copy is dropped, so it stops the build even under --on-error skip."""
+    if message.id in first_line:
+        raise InputError(
+            file.path,
+            message.record.line,
+            f"{message.record.where()}message_id {message.id!r} is used twice (first on line "
+            f"{first_line[message.id]}); message ids must be unique",
+        )
+    first_line[message.id] = message.record.line
+
+
 @register
 class Oasst(Format):
     name = "oasst"
@@ -97,6 +111,7 @@ class Oasst(Format):
     def _messages(self, file: InputFile, problems: Problems) -> dict[str, _Message]:
         kept: dict[str, _Message] = {}
         deleted: set[str] = set()
+        first_line: dict[str, int] = {}
         for record in file.records:
             try:
                 if isinstance(record.value, Mapping) and "prompt" in record.value:
@@ -107,6 +122,7 @@ class Oasst(Format):
                 problems.report(file.path, record.line, exc.kind, record.where() + exc.message)
                 continue
             for message, is_deleted in found:
+                _check_unique(file, message, first_line)
                 if is_deleted:
                     deleted.add(message.id)
                 else:
