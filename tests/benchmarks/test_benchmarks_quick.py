@@ -21,7 +21,7 @@ SHARED = ROOT / ".." / "shared" / "data"
     [
         ("indicators.py", ["ppl+ifd FLOP/s", "passes batched apart vs joint", "status"]),
         ("threads.py", ["two at once, no budget", "two at once, budget split"]),
-        ("finetune.py", ["trainer-bf16-grouped", "ours / it"]),
+        ("finetune.py", ["trainer ", "ours / it"]),
     ],
 )
 def test_benchmark_quick_mode_prints_its_table(script, expected):
