@@ -11,6 +11,7 @@ from rich.table import Table
 
 from instructmining.cli.app import app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
+from instructmining.data.pool import build_summary
 from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.errors import UserError
 from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
@@ -28,7 +29,12 @@ def _err(message: str) -> None:
 
 @pool_app.command("build")
 def build(
-    files: Annotated[list[Path], typer.Argument(help="JSON, JSONL, Parquet or XML, maybe .gz.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="JSON, JSONL, Parquet or XML (maybe .gz), a Hugging Face dataset folder or hf://datasets/OWNER/NAME[@REV][:SPLIT]."
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Pool table to write.")],
     format: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "auto",
     source: Annotated[
@@ -47,11 +53,12 @@ def build(
     def announce(path: Path, name: str) -> None:
         _err(f"{path}: format {name} ({how})")
 
-    result = build_pool(files, format, source, on_error, all_turns, on_format=announce)
-    if result.problems:
-        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.problems.items()))
-        _err(f"skipped {sum(result.problems.values())} bad records: {kinds}")
-    _err(f"dropped {result.duplicates} exact duplicates")
+    hint = "--on-error skip skips and counts such records"
+    result = build_pool(
+        files, format, source, on_error, all_turns, on_format=announce, error_hint=hint
+    )
+    for line in build_summary(result):
+        _err(line)
     write_pool(result.pool, output)
     sources = result.pool["source"].nunique()
     typer.echo(f"wrote {len(result.pool)} examples from {sources} source(s) to {output}")

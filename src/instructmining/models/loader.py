@@ -217,12 +217,43 @@ def load_tokenizer(name: str) -> Any:
     return tokenizer
 
 
+# What each loader's task head is, for the message that refuses a model without one.
+_HEADS = {
+    "AutoModelForCausalLM": "a language-model head (a causal LM)",
+    "AutoModelForSequenceClassification": "a reward head (a sequence classifier)",
+    "AutoModelForSeq2SeqLM": "a sequence-to-sequence head (an encoder-decoder such as T5)",
+}
+
+
+def check_loading_info(name: str, loader_name: str, info: dict[str, Any]) -> None:
+    """Refuse a model whose weights transformers had to draw at random.
+
+    A missing or shape-mismatched key (a causal LM loaded as a reward model lacks `score.weight`)
+    is newly initialised by transformers with only a log line; its scores would be noise.
+    """
+    missing = sorted(info.get("missing_keys") or [])
+    mismatched = sorted(
+        str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys") or []
+    )
+    lacking = missing + mismatched
+    if not lacking:
+        return
+    head = _HEADS.get(loader_name, loader_name)
+    shown = ", ".join(lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
+    raise ModelLoadError(
+        name,
+        f"it lacks {head}: its checkpoint has no {shown}, which transformers would initialise "
+        "at random (scores would be noise); pass a model trained for this task",
+    )
+
+
 def _load(loader_name: str, name: str, device: str) -> LoadedLM:
     import transformers
 
     dev = select_device(device)
     loader = getattr(transformers, loader_name)
-    model = _from_pretrained(loader, name, dtype=torch.float32)
+    model, info = _from_pretrained(loader, name, dtype=torch.float32, output_loading_info=True)
+    check_loading_info(name, loader_name, info)
     model.to(dev).eval()
     tokenizer = load_tokenizer(name)
     if getattr(model.config, "pad_token_id", None) is None:

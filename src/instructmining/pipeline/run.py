@@ -160,7 +160,7 @@ class Pipeline:
         frames = []
         for spec, paths in files:
             built = build_pool(paths, format=spec.format, source=spec.source, on_error=cfg.on_error)
-            skipped = sum(built.problems.values())
+            skipped = sum(built.problems.values()) + sum(built.dropped.values())
             console.print(
                 f"{', '.join(p.name for p in paths)}: {len(built.pool)} examples"
                 + (f", {skipped} skipped" if skipped else "")
@@ -182,7 +182,9 @@ class Pipeline:
         inputs = hash_object([spec.model_dump(), _files_hash(paths)])
         if is_done(self.ws.root, name, inputs, [target]):
             return target
-        table = read_examples(paths if len(paths) > 1 else paths[0], format=spec.format)
+        table = read_examples(
+            paths if len(paths) > 1 else paths[0], format=spec.format, drop_empty=False
+        )
         if table.empty:
             raise UserError(f"{paths[0]}: the evaluation set has no examples with responses")
         table = table.sort_values("id").head(spec.limit or len(table))
