@@ -21,6 +21,7 @@ from instructmining.cli import (
 )
 from instructmining.cli.app import app
 from instructmining.errors import UserError
+from instructmining.progress import log_line
 
 try:  # typer >= 0.20 vendors click; older typer raises click's own exceptions
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         app(args=argv, standalone_mode=False)
     except UserError as exc:
         typer.echo(f"error: {_one_line(str(exc))}", err=True)
+        log_line(f"error: {_one_line(str(exc))}")
         return exc.exit_code
     except NoArgsIsHelpError as exc:
         exc.show()

@@ -33,15 +33,19 @@ PresetOpt = Annotated[
 
 
 def _read_pool(path: Path) -> pd.DataFrame:
-    """A pool table, or any file the pool reader accepts."""
-    if path.suffix == ".parquet":
+    """A pool table, or any input `pool build` accepts (saying what it dropped)."""
+    if path.suffix == ".parquet" and path.is_file():
         from instructmining.data import read_pool
         from instructmining.selection.select import RECORD_COLUMNS
 
         return read_pool(path, required=RECORD_COLUMNS)
-    from instructmining.data import read_examples
+    from instructmining.data import build_pool
+    from instructmining.data.pool import build_summary
 
-    return read_examples(path)
+    built = build_pool(path)
+    for line in build_summary(built):
+        console.print(f"{path}: {line}")
+    return built.pool
 
 
 def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> tuple[Any, Any]:
@@ -84,8 +88,26 @@ def select(
     embedder: EmbedderOpt = None,
     k: KOpt = None,
     device: DeviceOpt = None,
+    length_tokenizer: Annotated[
+        str | None, typer.Option(help="Tokenizer for lengths (default: the rule's, else --lm's).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Indicator cache (default: the workspace's, else the per-user cache)."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option(help="alpaca, messages (chat turns) or sharegpt.")
+    ] = "alpaca",
+    push_to_hub: Annotated[
+        str | None, typer.Option(help="Also upload the selection as dataset OWNER/NAME.")
+    ] = None,
 ) -> None:
-    """Score every pool example and keep the top N (lowest predicted log loss first)."""
+    """Score every pool example and keep the top N (lowest predicted log loss first).
+
+    Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
+    pool example's score and rank)."""
+    from instructmining.data.export import check_output_format
+    from instructmining.indicators.output import read_indicators
     from instructmining.rule import load_rule
     from instructmining.selection import (
         resolve_size,
@@ -94,34 +116,42 @@ def select(
         source_counts,
         write_selection,
     )
-    from instructmining.selection.select import indicator_options
-    from instructmining.storage import read_parquet
-    from instructmining.workspace import Workspace
+    from instructmining.selection.provenance import substitute_lines
+    from instructmining.selection.select import indicator_options, selection_cache
 
+    check_output_format(output_format)
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
-    options = indicator_options(loaded, **models, embedder=embedder, k=k, device=device)
+    options = indicator_options(
+        loaded, **models, embedder=embedder, k=k, device=device, length_tokenizer=length_tokenizer
+    )
     indicators_file = _default_indicators(pool_file.parent, indicators_file)
     ranked = score_pool(
         pool,
         selector,
         rule=loaded,
-        indicators=read_parquet(indicators_file, required=["id"]) if indicators_file else None,
+        indicators=read_indicators(indicators_file) if indicators_file else None,
         options=options,
-        cache_dir=Workspace(pool_file.parent).cache,  # the indicators command's default cache
+        cache_dir=selection_cache(pool_file, cache_dir),
         seed=seed,
         knn_k=k or 6,
     )
+    for line in substitute_lines(rule or "", ranked.attrs.get("substitutes") or []):
+        console.print(line)
     selected = select_top(pool, ranked, n)
-    table_path = write_selection(selected, ranked, output)
+    table_path = write_selection(selected, ranked, output, output_format)
     print_table(
         source_counts(pool, selected),
         f"Selected {len(selected)} of {len(pool)} by {selector}",
         {"selected_share": ".1%", "pool_share": ".1%"},
     )
-    console.print(f"wrote {output} and {table_path}")
+    console.print(f"wrote {output} ({output_format}, with score and rank) and {table_path}")
+    if push_to_hub:
+        from instructmining.data.export import push_to_hub as push
+
+        console.print(f"pushed to {push(str(output), push_to_hub)}")
 
 
 @app.command("search")

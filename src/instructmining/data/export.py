@@ -28,6 +28,15 @@ def _extras(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("id", "source", "score", "rank") if k in row}
 
 
+def check_output_format(output_format: str) -> str:
+    """`output_format` when it is one this module writes; a one-line error otherwise."""
+    if output_format not in OUTPUT_FORMATS:
+        raise UserError(
+            f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}"
+        )
+    return output_format
+
+
 def export_record(row: dict[str, Any], output_format: str) -> dict[str, Any]:
     """One example (pool columns, maybe score and rank) in `output_format`."""
     if output_format == "alpaca":
@@ -44,8 +53,7 @@ def export_record(row: dict[str, Any], output_format: str) -> dict[str, Any]:
 
 def export_records(table: pd.DataFrame, output_format: str = "alpaca") -> Iterator[dict[str, Any]]:
     """Each row of `table` in `output_format`, with plain Python numbers."""
-    if output_format not in OUTPUT_FORMATS:
-        export_record({}, output_format)  # raises the one-line error
+    check_output_format(output_format)
     for row in table.to_dict("records"):
         if "rank" in row:
             row["rank"] = int(row["rank"])

@@ -110,7 +110,7 @@ class Pipeline:
         ),
         "select": (
             ("rule.json", "pool.parquet", "indicators.parquet"),
-            ("selected.jsonl", "selection.parquet"),
+            ("selected.jsonl", "selected.scores.parquet"),
         ),
         "search": (
             ("rule.json", "pool.parquet", "indicators.parquet", "experiment.json"),
@@ -122,7 +122,7 @@ class Pipeline:
         ),
         "report": (
             ("pool.parquet", "indicators.parquet", "runs.parquet", "rule.json")
-            + ("search.parquet", "compare.parquet", "selection.parquet"),
+            + ("search.parquet", "compare.parquet", "selected.scores.parquet"),
             ("report.html",),
         ),
     }

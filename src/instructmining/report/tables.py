@@ -38,7 +38,9 @@ TABLES: dict[str, TableSpec] = {
     "compare": TableSpec(
         "compare.parquet", ("selector", "seed", "n", "eval_loss"), "instructmining compare"
     ),
-    "selection": TableSpec("selection.parquet", ("id", "score", "rank"), "instructmining select"),
+    "selection": TableSpec(
+        "selected.scores.parquet", ("id", "score", "rank"), "instructmining select"
+    ),
 }
 
 

@@ -126,6 +126,7 @@ def unavailable_models(columns: list[str], options: Any) -> list[str]:
         hub = where.startswith("not offline")
         if where.startswith(("missing", "bundled, not")) or (hub and not hub_reachable()):
             flag = MODEL_FLAGS.get(indicator.family, ("", "--model", "model"))
+            where = "not available offline here" if hub else where
             problems.append(f"{column} needs the {flag[2]} {name} ({where}; set {flag[1]})")
     return problems
 

@@ -189,6 +189,20 @@ def _provenance(
     return attrs
 
 
+def selection_cache(pool_file: Path, cache_dir: Path | None = None) -> Path:
+    """Where `select` caches indicator values: `cache_dir`, a workspace's cache when the pool is
+    a workspace's pool.parquet, else the per-user cache; never a folder beside a user's file."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    from instructmining.workspace import Workspace
+
+    if pool_file.name == "pool.parquet":
+        return Workspace(pool_file.parent).cache
+    from instructmining.indicators.run import default_cache_dir
+
+    return default_cache_dir()
+
+
 def resolve_size(pool_size: int, top: int | None = None, fraction: float | None = None) -> int:
     """n from --top N or --fraction F, checked against the pool."""
     if (top is None) == (fraction is None):

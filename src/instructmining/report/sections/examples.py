@@ -23,7 +23,7 @@ def render_examples(inputs: ReportInputs) -> str:
         return missing
     ranked = inputs.tables["selection"].sort_values("rank")
     if ranked.empty:
-        return note("selection.parquet is empty")
+        return note("selected.scores.parquet is empty")
     text = ""
     if inputs.has("pool"):
         pool = inputs.tables["pool"]
