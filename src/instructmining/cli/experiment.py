@@ -13,34 +13,19 @@ from instructmining.distributed.options import (
     RAY_ADDRESS_HELP,
     executor_from_options,
 )
-from instructmining.errors import UserError
 from instructmining.experiments import preset, run_experiments, save_settings, summarize
+from instructmining.experiments.arguments import (
+    SEEDS_HELP,
+    TEST_EVAL_HELP,
+    parse_seeds,
+    parse_test_evals,
+)
 from instructmining.workspace import Workspace
 
 _PRESET_HELP = (
     "cpu-small: SmolLM2-135M-Instruct + LoRA, sized for a CPU; "
     "paper: full fine-tuning, 3 epochs, lr 2e-5, batch 128, length 2048 (GPU)."
 )
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError as exc:
-        raise UserError(f"--seeds must be integers separated by commas, not {text!r}") from exc
-    if not seeds:
-        raise UserError("--seeds is empty")
-    return seeds
-
-
-def _test_evals(items: list[str]) -> dict[str, Path]:
-    evals: dict[str, Path] = {}
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name.isidentifier() or not path:
-            raise UserError(f"--test-eval must be NAME=FILE with NAME a plain word, not {item!r}")
-        evals[name] = Path(path)
-    return evals
 
 
 def _check_model_and_device(base_model: str, device: str) -> None:
@@ -59,10 +44,8 @@ def experiment(
         str | None, typer.Option(help="HF id, local folder, .gguf file or bundled alias.")
     ] = None,
     preset_name: Annotated[str, typer.Option("--preset", help=_PRESET_HELP)] = "cpu-small",
-    seeds: Annotated[str, typer.Option(help="Training seeds, e.g. 0,1,2.")] = "0",
-    test_eval: Annotated[
-        list[str] | None, typer.Option(help="Extra eval set NAME=FILE (test_loss__NAME).")
-    ] = None,
+    seeds: Annotated[str, typer.Option(help=SEEDS_HELP)] = "1",
+    test_eval: Annotated[list[str] | None, typer.Option(help=TEST_EVAL_HELP)] = None,
     epochs: Annotated[int | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option()] = None,
     schedule: Annotated[str | None, typer.Option(help="cosine, linear or constant.")] = None,
@@ -107,8 +90,8 @@ def experiment(
     _check_model_and_device(config.base_model, config.device)
     runner = executor_from_options(executor, ray_address)
     ws = Workspace(workspace)
-    seed_list = _seeds(seeds)
-    tests = _test_evals(test_eval or [])
+    seed_list = parse_seeds(seeds)
+    tests = parse_test_evals(test_eval or [])
     with ws.lock():
         runs = run_experiments(
             workspace,

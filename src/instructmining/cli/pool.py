@@ -11,7 +11,7 @@ from rich.table import Table
 
 from instructmining.cli.app import app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
-from instructmining.data.pool import build_summary
+from instructmining.data.pool import build_summary, cap_per_source
 from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.errors import UserError
 from instructmining.sampling import DEFAULT_ALPHA, sample_subsets
@@ -44,6 +44,10 @@ def build(
         str, typer.Option(help="fail: stop at a bad record; skip: count it.")
     ] = "fail",
     all_turns: Annotated[bool, typer.Option(help="Every exchange of a conversation.")] = False,
+    per_source: Annotated[
+        int | None, typer.Option(help="Keep a seeded sample of at most N per source.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --per-source sample.")] = 0,
 ) -> None:
     """Read instruction files into one normalised, deduplicated pool table."""
     if on_error not in ON_ERROR_CHOICES:
@@ -59,9 +63,12 @@ def build(
     )
     for line in build_summary(result):
         _err(line)
-    write_pool(result.pool, output)
-    sources = result.pool["source"].nunique()
-    typer.echo(f"wrote {len(result.pool)} examples from {sources} source(s) to {output}")
+    pool = cap_per_source(result.pool, per_source, seed)
+    if len(pool) < len(result.pool):
+        _err(f"kept {len(pool)} of {len(result.pool)} examples (at most {per_source} per source)")
+    write_pool(pool, output)
+    sources = pool["source"].nunique()
+    typer.echo(f"wrote {len(pool)} examples from {sources} source(s) to {output}")
 
 
 @pool_app.command("stats")

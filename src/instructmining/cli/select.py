@@ -10,6 +10,12 @@ import typer
 from instructmining.cli.app import app
 from instructmining.cli.rule import console, print_table
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
+from instructmining.experiments.arguments import (
+    SEEDS_HELP,
+    TEST_EVAL_HELP,
+    parse_seeds,
+    parse_test_evals,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +64,11 @@ def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> 
         raise UserError("this command needs --rule (rule.json, paper-v1 or paper-v3)")
     rule = load_rule(spec)
     return rule, indicator_options(rule, **models, **more)
+
+
+def _one_test_eval(item: str | None) -> Path | None:
+    """search reports one test set: NAME=FILE as in `experiment` (the name is not used)."""
+    return None if item is None else next(iter(parse_test_evals([item]).values()))
 
 
 def _default_indicators(folder: Path, given: Path | None) -> Path | None:
@@ -163,9 +174,7 @@ def search(
     trials: Annotated[int, typer.Option(help="Trials (fine-tunes, fewer if n repeats).")] = 10,
     time_budget: Annotated[float | None, typer.Option(help="Stop after this many s.")] = None,
     eval_file: EvalOpt = None,
-    test_eval: Annotated[
-        Path | None, typer.Option(help="Second evaluation set, reported, not optimised.")
-    ] = None,
+    test_eval: Annotated[str | None, typer.Option(help=TEST_EVAL_HELP)] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     preset: PresetOpt = None,
     lm: LmOpt = None,
@@ -194,7 +203,7 @@ def search(
         trials,
         time_budget=time_budget,
         eval_file=eval_file,
-        test_eval=test_eval,
+        test_eval=_one_test_eval(test_eval),
         seed=seed,
         preset_name=preset,
         options=options,
@@ -216,7 +225,7 @@ def compare(
     workspace: Annotated[Path, typer.Argument(help="Workspace with pool.parquet.")],
     n: Annotated[int, typer.Option("--n", help="Examples per selection.")],
     rule: RuleOpt = None,
-    seeds: Annotated[int, typer.Option(help="Seeds 0..S-1 (selection and training).")] = 5,
+    seeds: Annotated[str, typer.Option(help=SEEDS_HELP)] = "5",
     baselines: Annotated[
         str, typer.Option(help="Comma-separated: ifd, reward, length, ppl, mtld, knn.")
     ] = "",
@@ -239,7 +248,7 @@ def compare(
         workspace,
         loaded,
         n,
-        seeds=seeds,
+        seeds=parse_seeds(seeds),
         baselines=names,
         eval_file=eval_file,
         preset_name=preset,
@@ -248,7 +257,7 @@ def compare(
     )
     print_table(
         summary,
-        f"Eval loss of {n} examples per selection over {seeds} seeds "
+        f"Eval loss of {n} examples per selection over {len(parse_seeds(seeds))} seeds "
         "(diff = rule - selector, 95% CI; negative favours the rule)",
         {c: ".4f" for c in ("mean", "sd", "diff", "diff_low", "diff_high")} | {"p": ".2g"},
     )

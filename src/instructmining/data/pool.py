@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -92,6 +93,20 @@ def build_pool(
         formats={str(f.path): fmt.name for fmt, members in groups for f in members},
         detected=chosen is None,
     )
+
+
+def cap_per_source(pool: pd.DataFrame, per_source: int | None, seed: int = 0) -> pd.DataFrame:
+    """A seeded sample of at most `per_source` examples of each source, by id (machine-stable)."""
+    if per_source is None:
+        return pool
+    if per_source < 1:
+        raise UserError(f"--per-source must be at least 1 (got {per_source})")
+    rng = np.random.default_rng(seed)
+    kept = []
+    for _, group in pool.sort_values("id").groupby("source", sort=True):
+        take = min(per_source, len(group))
+        kept.append(group.iloc[np.sort(rng.choice(len(group), size=take, replace=False))])
+    return pd.concat(kept, ignore_index=True)
 
 
 def build_summary(build: PoolBuild) -> list[str]:

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from instructmining.errors import ModelLoadError
+from instructmining.errors import ModelLoadError, UserError
 from instructmining.hashing import hash_file, hash_object
 from instructmining.models.bundled import BUNDLED, HUB_ALIASES, bundled_path, install_hint
 
@@ -34,13 +34,19 @@ def cache_root() -> Path:
 
 
 def select_device(device: str = "auto") -> torch.device:
-    """`auto` picks CUDA when visible, else CPU; `cuda` without a GPU is a clear error."""
+    """`auto` picks CUDA when visible, else CPU; `cuda` or `mps` without one is a clear error
+    (MPS, Apple silicon's GPU, is used only when asked for: it computes in fp32)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelLoadError(device, "no CUDA device is visible")
+    if device == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise UserError("--device mps: no Apple-silicon GPU (MPS) is visible; use auto or cpu")
+        return torch.device("mps")
     if device not in ("cpu",) and not device.startswith("cuda"):
-        raise ModelLoadError(device, "device must be auto, cpu or cuda")
+        raise UserError(f"--device must be auto, cpu, cuda or mps, not {device!r}")
     return torch.device(device)
 
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from instructmining.data.pool import cap_per_source
 from instructmining.errors import UserError
 from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
@@ -48,18 +48,6 @@ def _files_hash(paths: list[Path]) -> list[str]:
 
 def _stage(number: int, name: str, text: str) -> None:
     console.rule(f"[bold]{number}. {name}[/bold]: {text}", align="left")
-
-
-def _cap_per_source(pool: pd.DataFrame, per_source: int | None, seed: int) -> pd.DataFrame:
-    """A seeded sample of at most `per_source` examples of each source, by id (machine-stable)."""
-    if per_source is None:
-        return pool
-    rng = np.random.default_rng(seed)
-    kept = []
-    for _, group in pool.sort_values("id").groupby("source", sort=True):
-        take = min(per_source, len(group))
-        kept.append(group.iloc[np.sort(rng.choice(len(group), size=take, replace=False))])
-    return pd.concat(kept, ignore_index=True)
 
 
 class Pipeline:
@@ -167,7 +155,7 @@ class Pipeline:
             )
             frames.append(built.pool)
         pool = pd.concat(frames, ignore_index=True).drop_duplicates("id")
-        pool = _cap_per_source(pool, cfg.per_source, cfg.seed)
+        pool = cap_per_source(pool, cfg.per_source, cfg.seed)
         write_pool(pool, self.ws.pool)
         mark_done(self.ws.root, "pool", inputs, examples=len(pool))
         counts = pool["source"].value_counts().sort_index()

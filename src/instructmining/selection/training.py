@@ -228,7 +228,7 @@ def compare_workspace(
     workspace: Path,
     rule: Rule,
     n: int,
-    seeds: int = 5,
+    seeds: int | list[int] = 5,
     baselines: list[str] | tuple[str, ...] = (),
     eval_file: Path | None = None,
     preset_name: str | None = None,
@@ -237,8 +237,8 @@ def compare_workspace(
     progress: bool = True,
     executor: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rule's top n against random n and baselines over seeds 0..seeds-1; runs saved to
-    compare.parquet, (runs, summary) returned."""
+    """The rule's top n against random n and baselines over `seeds` (a count: 0..seeds-1);
+    runs saved to compare.parquet, (runs, summary) returned."""
     ws = Workspace(Path(workspace))
     for name in baselines:
         if name in ("rule", "random"):
@@ -262,6 +262,8 @@ def compare_workspace(
         evaluate = compare_evaluator(
             ws.root, settings.eval_file, settings.config, progress, executor
         )
-        runs, summary = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
+        runs, summary = compare_selections(
+            pool, rankings, evaluate, list(range(seeds)) if isinstance(seeds, int) else seeds, n
+        )
         write_parquet(runs, ws.compare)
     return runs, summary

@@ -1,0 +1,40 @@
+"""The forms `--seeds` and `--test-eval` take on every command, parsed in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from instructmining.errors import UserError
+
+SEEDS_HELP = "A count N (seeds 0..N-1) or a list such as 0,1,2 (one seed: 7,)."
+TEST_EVAL_HELP = "Extra evaluation set NAME=FILE, reported, not optimised (test_loss__NAME)."
+
+
+def parse_seeds(text: str | int) -> list[int]:
+    """`5` means seeds 0..4; `0,1,2` (any text with a comma) means those seeds."""
+    text = str(text).strip()
+    try:
+        if "," not in text:
+            count = int(text)
+            if count < 1:
+                raise UserError(f"--seeds {count}: a count must be at least 1")
+            return list(range(count))
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise UserError(
+            f"--seeds must be integers separated by commas, not {text!r} (or a count such as 5)"
+        ) from exc
+    if not seeds:
+        raise UserError("--seeds is empty")
+    return seeds
+
+
+def parse_test_evals(items: list[str]) -> dict[str, Path]:
+    """NAME=FILE items as {NAME: FILE}."""
+    evals: dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.isidentifier() or not path:
+            raise UserError(f"--test-eval must be NAME=FILE with NAME a plain word, not {item!r}")
+        evals[name] = Path(path)
+    return evals
