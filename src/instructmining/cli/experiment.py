@@ -24,7 +24,8 @@ from instructmining.workspace import Workspace
 
 _PRESET_HELP = (
     "cpu-small: SmolLM2-135M-Instruct + LoRA, sized for a CPU; "
-    "paper: full fine-tuning, 3 epochs, lr 2e-5, batch 128, length 2048 (GPU)."
+    "paper: full fine-tuning, 3 epochs, lr 2e-5, batch 128, length 2048 (about 143 GB GPU); "
+    "paper-lora: the same schedule with LoRA r 16, lr 2e-4 (about 25 GB: one 80 GB GPU)."
 )
 
 
