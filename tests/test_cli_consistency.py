@@ -92,3 +92,31 @@ def test_mtld_empty_values_are_explained(tmp_path, cli):
     assert "mtld: 1 empty value(s): the response has no word lexicalrichness counts" in " ".join(
         err.split()
     )
+
+
+def test_eval_limit_takes_the_first_items_by_id(tmp_path, cli):
+    from instructmining.experiments.arguments import limited_eval_set
+
+    data = tmp_path / "eval.jsonl"
+    rows = [{"instruction": f"q{i}", "output": f"a{i}"} for i in range(5)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    path = limited_eval_set(data, 2, ws)
+    table = pd.read_parquet(path)
+    assert path == ws / "eval.parquet" and len(table) == 2 and table["id"].is_monotonic_increasing
+    assert limited_eval_set(data, None, ws) == data
+    code, _, err = cli("experiment", ws, "--eval", data, "--eval-limit", "0")
+    assert code == 2 and "--eval-limit must be at least 1" in err
+
+
+def test_push_to_hub_is_checked_before_any_work(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"instruction": "q", "output": "a"}) + "\n")
+    out = tmp_path / "o" / "s.jsonl"
+    args = ["select", data, "--selector", "random", "--top", "1", "-o", out]
+    code, _, err = cli(*args, "--push-to-hub", "nobody/sel")
+    assert code == 2 and "the Hugging Face Hub cannot be reached" in err and not out.exists()
+    code, _, err = cli(*args, "--push-to-hub", "justaname")
+    assert code == 2 and "--push-to-hub takes OWNER/NAME" in err

@@ -17,6 +17,7 @@ from instructmining.experiments import preset, run_experiments, save_settings, s
 from instructmining.experiments.arguments import (
     SEEDS_HELP,
     TEST_EVAL_HELP,
+    limited_eval_set,
     parse_seeds,
     parse_test_evals,
 )
@@ -47,6 +48,9 @@ def experiment(
     preset_name: Annotated[str, typer.Option("--preset", help=_PRESET_HELP)] = "cpu-small",
     seeds: Annotated[str, typer.Option(help=SEEDS_HELP)] = "1",
     test_eval: Annotated[list[str] | None, typer.Option(help=TEST_EVAL_HELP)] = None,
+    eval_limit: Annotated[
+        int | None, typer.Option(help="Use the first N items (by id), as YAML's limit.")
+    ] = None,
     epochs: Annotated[int | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option()] = None,
     schedule: Annotated[str | None, typer.Option(help="cosine, linear or constant.")] = None,
@@ -94,6 +98,7 @@ def experiment(
     seed_list = parse_seeds(seeds)
     tests = parse_test_evals(test_eval or [])
     with ws.lock():
+        eval_file = limited_eval_set(eval_file, eval_limit, ws.root)
         runs = run_experiments(
             workspace,
             eval_file,

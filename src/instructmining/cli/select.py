@@ -117,7 +117,7 @@ def select(
 
     Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
     pool example's score and rank)."""
-    from instructmining.data.export import check_output_format
+    from instructmining.data.export import check_output_format, check_push_target
     from instructmining.indicators.output import read_indicators
     from instructmining.rule import load_rule
     from instructmining.selection import (
@@ -131,6 +131,8 @@ def select(
     from instructmining.selection.select import indicator_options, selection_cache
 
     check_output_format(output_format)
+    if push_to_hub:
+        check_push_target(push_to_hub)
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None

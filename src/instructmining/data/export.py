@@ -62,14 +62,25 @@ def export_records(table: pd.DataFrame, output_format: str = "alpaca") -> Iterat
         yield export_record(row, output_format)
 
 
-def push_to_hub(path: str, repo_id: str, private: bool = True) -> str:
-    """Upload a written selection (JSON Lines) as a Hugging Face dataset; returns its URL."""
+def check_push_target(repo_id: str) -> None:
+    """Before any work: `OWNER/NAME`, the `datasets` library and a reachable Hub."""
     from instructmining.data.hf import require_datasets
     from instructmining.models.loader import hub_reachable
 
-    datasets = require_datasets()
+    owner, _, name = repo_id.partition("/")
+    if not owner or not name or "/" in name:
+        raise UserError(f"--push-to-hub takes OWNER/NAME, not {repo_id!r}")
+    require_datasets()
     if not hub_reachable():
         raise UserError(f"--push-to-hub {repo_id}: the Hugging Face Hub cannot be reached")
+
+
+def push_to_hub(path: str, repo_id: str, private: bool = True) -> str:
+    """Upload a written selection (JSON Lines) as a private Hugging Face dataset; its URL."""
+    from instructmining.data.hf import require_datasets
+
+    check_push_target(repo_id)
+    datasets = require_datasets()
     dataset = datasets.load_dataset("json", data_files=str(path), split="train")
     dataset.push_to_hub(repo_id, private=private)
     return f"https://huggingface.co/datasets/{repo_id}"

@@ -38,3 +38,20 @@ def parse_test_evals(items: list[str]) -> dict[str, Path]:
             raise UserError(f"--test-eval must be NAME=FILE with NAME a plain word, not {item!r}")
         evals[name] = Path(path)
     return evals
+
+
+def limited_eval_set(eval_file: Path, limit: int | None, workspace: Path) -> Path:
+    """The first `limit` items (by id, as a YAML `eval: {limit: N}` takes them) written to
+    WS/eval.parquet, so `search` and `compare` reuse the same items; `eval_file` when no limit."""
+    if limit is None:
+        return eval_file
+    if limit < 1:
+        raise UserError(f"--eval-limit must be at least 1 (got {limit})")
+    from instructmining.data import read_examples, write_pool
+
+    table = read_examples(eval_file, drop_empty=False).sort_values("id").head(limit)
+    target = Path(workspace) / "eval.parquet"
+    if Path(eval_file).resolve() == target.resolve():
+        raise UserError(f"{eval_file}: --eval-limit would overwrite the evaluation set it reads")
+    write_pool(table, target)
+    return target

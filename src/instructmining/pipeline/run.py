@@ -283,6 +283,7 @@ class Pipeline:
         console.print(f"rule: {result.rule.describe()}")
 
     def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
+        from instructmining.indicators.output import read_indicators
         from instructmining.rule import load_rule
         from instructmining.selection import score_pool
         from instructmining.selection.select import indicator_options
@@ -293,7 +294,7 @@ class Pipeline:
             read_parquet(self.ws.pool),
             selector,
             rule=rule,
-            indicators=read_parquet(self.ws.indicators),
+            indicators=read_indicators(self.ws.indicators),
             options=indicator_options(rule, lm=cfg.lm, embedder=cfg.embedder, device=cfg.device),
             cache_dir=self.ws.cache,
             seed=seed,

@@ -52,7 +52,7 @@ def indicator_options(rule: Rule | None = None, **overrides: Any) -> Any:
         field = _MODEL_FIELDS.get(str(definition.get("indicator")))
         model = str(wanted_model(definition) or "")
         if field and model and not model.startswith(("file:", "dir:")):
-            values[field] = model.removeprefix("hub:")
+            values[field] = model.removeprefix("hub:").split("@", 1)[0]
         k = definition.get("k") or (definition.get("params") or {}).get("k")
         if definition.get("indicator") == "knn" and k:
             values["k"] = int(k)

@@ -22,7 +22,7 @@ from instructmining.selection.compare import Evaluate, Job, compare_selections, 
 from instructmining.selection.search import Objective, search_size
 from instructmining.selection.select import score_pool
 from instructmining.selection.selectors import get_selector
-from instructmining.storage import read_parquet, write_parquet
+from instructmining.storage import write_parquet
 from instructmining.workspace import Workspace
 
 TEST_EVAL = "test"
@@ -163,8 +163,10 @@ def compare_evaluator(
 
 
 def _pool_and_indicators(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    from instructmining.indicators.output import read_indicators
+
     pool = read_pool(ws.pool, required=["id", "source", "instruction", "output"])
-    indicators = read_parquet(ws.indicators, required=["id"]) if ws.indicators.exists() else None
+    indicators = read_indicators(ws.indicators) if ws.indicators.exists() else None
     return pool, indicators
 
 
