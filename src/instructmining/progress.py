@@ -123,7 +123,7 @@ def progress_line(task: Task, unit: str) -> str:
     eta = 0 if task.finished else task.time_remaining
     return (
         f"{task.description}: {int(task.completed)}{total} {unit}{share}, {rate} {unit}/s, "
-        f"elapsed {_clock(task.elapsed)}, eta {_clock(eta)}" + (f" {status}" if status else "")
+        f"elapsed {_clock(task.elapsed)}, eta {_clock(eta)}" + (f" ({status})" if status else "")
     ).strip()
 
 
