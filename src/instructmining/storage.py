@@ -73,11 +73,26 @@ def write_json(obj: Any, path: str | Path) -> None:
         fh.write("\n")
 
 
+# The command that writes each workspace table, named when the table is missing.
+MADE_BY = {
+    "pool.parquet": "instructmining pool build FILES -o WS/pool.parquet",
+    "subsets.parquet": "instructmining sample WS/pool.parquet -o WS/subsets.parquet",
+    "indicators.parquet": "instructmining indicators WS/pool.parquet -o WS/indicators.parquet",
+    "runs.parquet": "instructmining experiment WS --eval FILE",
+}
+
+
+def missing_file_error(path: Path) -> UserError:
+    """`PATH: no such file`, with the command that makes it when it is a workspace table."""
+    made_by = MADE_BY.get(path.name)
+    return UserError(f"{path}: no such file" + (f" (made by `{made_by}`)" if made_by else ""))
+
+
 def read_parquet(path: str | Path, required: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a Parquet table; one line when it is missing, unreadable or lacks columns."""
     path = Path(path)
     if not path.exists():
-        raise UserError(f"{path}: no such file")
+        raise missing_file_error(path)
     try:
         df = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:
