@@ -89,8 +89,19 @@ def write_json(obj: Any, path: str | Path) -> None:
         fh.write("\n")
 
 
+def missing_file_error(path: Path) -> UserError:
+    """`PATH: no such file`, with the command that makes it when it is a workspace table."""
+    from instructmining.workspace import FILES  # workspace imports this module
+
+    made_by = next((f.written_by for f in FILES.values() if f.name == path.name), None)
+    return UserError(f"{path}: no such file" + (f" (made by `{made_by}`)" if made_by else ""))
+
+
 def read_parquet(path: str | Path, required: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a Parquet table; one line when it is missing, unreadable or lacks columns."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise missing_file_error(path)
     path = require_file(path)
     try:
         df = pq.read_table(path).to_pandas()

@@ -78,7 +78,7 @@ FILES: dict[str, WorkspaceFile] = {
         "selected.jsonl", "the selected examples, best first", "instructmining select"
     ),
     "selection": WorkspaceFile(
-        "selection.parquet",
+        "selected.scores.parquet",
         "id, score, rank and selected of every pool example",
         "instructmining select",
     ),
@@ -129,6 +129,7 @@ TABLES: tuple[str, ...] = tuple(
 )
 
 _MIXTURES_SUFFIX = "_mixtures.parquet"
+_SCORES_SUFFIX = ".scores.parquet"
 
 
 def _named(key: str) -> property:
@@ -142,9 +143,12 @@ def mixtures_beside(subsets: Path) -> Path:
     return subsets.with_name(f"{subsets.stem}{_MIXTURES_SUFFIX}")
 
 
-def selection_beside(selected: Path) -> Path:
-    """The ranking table written with a selection: `selection.parquet` in the same folder."""
-    return selected.parent / FILES["selection"].name
+def selection_beside(selected: str | Path) -> Path:
+    """The scores table written with a selection: `NAME.scores.parquet` beside `NAME.jsonl`
+    (`WS/selected.scores.parquet` in a workspace), so selections in one folder keep their
+    scores; one rule for CLI and pipeline."""
+    selected = Path(selected)
+    return selected.with_name(selected.name.split(".", 1)[0] + _SCORES_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -208,9 +212,13 @@ class Workspace:
         return stored if stored.is_absolute() else self.root / stored
 
     @contextlib.contextmanager
-    def lock(self, wait_seconds: float = 0.0, target: Path | None = None) -> Iterator[None]:
+    def lock(
+        self, wait_seconds: float = 0.0, target: Path | None = None, tidy: bool = False
+    ) -> Iterator[None]:
         """Hold the workspace's writer lock; a second writer waits `wait_seconds`, then refuses.
         `target`, the file a command is about to write, is what an unwritable folder's error names.
+        `tidy` (a plain folder of the user's files, not a workspace) removes a lock file this
+        call created once the work is done, so only the written files are left beside them.
 
         A folder created here is removed again when the work under the lock fails before
         writing anything into it, so a command refused for bad input leaves no trace.
@@ -218,7 +226,9 @@ class Workspace:
         if self.root.exists() and not self.root.is_dir():
             raise UserError(f"{self.root}: not a folder (a workspace is a folder of tables)")
         created = _first_missing(self.root)
-        lock = FileLock(str(self.path("lock")))
+        lock_path = self.path("lock")
+        fresh = tidy and not lock_path.exists()
+        lock = FileLock(str(lock_path))
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=wait_seconds)
@@ -234,10 +244,14 @@ class Workspace:
             yield
         except BaseException:
             lock.release()
+            if fresh:
+                lock_path.unlink(missing_ok=True)
             if created is not None and _only_lock_files(created):
                 shutil.rmtree(created, ignore_errors=True)
             raise
         lock.release()
+        if fresh:
+            lock_path.unlink(missing_ok=True)
 
 
 def _remove_stale_temp_files(root: Path) -> None:

@@ -25,8 +25,6 @@ BAD_LINES = {
     "malformed JSON": ('{"instruction": "x", "output": ', "malformed JSON"),
     "missing field": ({"instruction": "Say hi."}, "missing field 'output'"),
     "wrong type": ({"instruction": "Count.", "output": 3}, "field 'output' should be a string"),
-    "empty response": ({"instruction": "Say nothing.", "output": " \r\n\t "}, "empty response"),
-    "empty instruction": ('{"instruction": "  ", "output": "x"}', "empty instruction"),
     "invalid UTF-8": (b'{"instruction": "caf\xe9", "output": "x"}', "invalid UTF-8 (byte 0xe9)"),
 }
 
@@ -41,22 +39,48 @@ def test_bad_jsonl_line_fails_with_file_and_line(tmp_path, cli, kind):
     assert code == 2
     error = stderr.strip().splitlines()[-1]
     assert error.startswith(f"error: {data}:3: {message}")
+    assert error.endswith("(--on-error skip skips and counts such records)")
     assert "Traceback" not in stderr
     assert not out.exists() and not (tmp_path / "ws").exists()
 
 
+# Unusable examples, not malformed files: dropped and counted in either mode.
+EMPTY_LINES = [
+    {"instruction": "Say nothing.", "output": " \r\n\t "},
+    '{"instruction": "  ", "output": "x"}',
+]
+
+
 def test_bad_records_are_skipped_and_counted(tmp_path, cli):
     data = tmp_path / "data.jsonl"
-    _jsonl(data, [GOOD, *(BAD_LINES[k][0] for k in sorted(BAD_LINES)), GOOD, GOOD])
+    lines = [GOOD, *(BAD_LINES[k][0] for k in sorted(BAD_LINES)), *EMPTY_LINES, GOOD, GOOD]
+    _jsonl(data, lines)
     out = tmp_path / "pool.parquet"
     code, stdout, stderr = cli("pool", "build", data, "-o", out, "--on-error", "skip")
     assert code == 0
     assert (
-        "skipped 6 bad records: empty instruction 1, empty response 1, invalid UTF-8 1, "
-        "malformed JSON 1, missing field 1, wrong type 1"
+        "skipped 4 bad records: invalid UTF-8 1, malformed JSON 1, missing field 1, wrong type 1"
     ) in stderr
+    assert "dropped 2 unusable examples: empty instruction 1, empty response 1" in stderr
     assert "wrote 3 examples" in stdout
     assert out.exists()
+
+
+def test_empty_responses_are_dropped_and_counted_by_default(tmp_path, cli):
+    data = tmp_path / "data.jsonl"
+    _jsonl(data, [GOOD, *EMPTY_LINES, GOOD, dict(GOOD, instruction="Name a colour.")])
+    out = tmp_path / "pool.parquet"
+    code, stdout, stderr = cli("pool", "build", data, "-o", out)
+    assert code == 0, stderr
+    assert "dropped 2 unusable examples: empty instruction 1, empty response 1" in stderr
+    assert "wrote 3 examples" in stdout
+
+
+def test_exact_duplicates_are_counted(tmp_path, cli):
+    data = tmp_path / "data.jsonl"
+    data.write_text((json.dumps(GOOD) + "\n") * 3)
+    code, stdout, stderr = cli("pool", "build", data, "-o", tmp_path / "pool.parquet")
+    assert code == 0 and "dropped 2 exact duplicates" in stderr and "wrote 1 examples" in stdout
 
 
 def _pretty_array(tmp_path, records: list) -> tuple:
@@ -68,12 +92,12 @@ def _pretty_array(tmp_path, records: list) -> tuple:
 
 def test_json_array_errors_name_the_element_line(tmp_path, cli):
     records = [dict(GOOD, instruction=f"Colour {i}") for i in range(5)]
-    records[3]["output"] = ""
+    records[3]["output"] = 7
     path, text = _pretty_array(tmp_path, records)
     line = text[: text.index('"Colour 3"')].count("\n")  # the line of the element's '{'
     code, _, stderr = cli("pool", "build", path, "-o", tmp_path / "pool.parquet")
     assert code == 2
-    assert f"error: {path}:{line}: record 4: empty response" in stderr
+    assert f"error: {path}:{line}: record 4: field 'output' should be a string" in stderr
 
 
 def test_truncated_json_array(tmp_path, cli):
@@ -186,7 +210,7 @@ def test_everything_skipped_is_an_error(tmp_path, cli):
     path = tmp_path / "empty_outputs.jsonl"
     _jsonl(path, [dict(GOOD, output=""), dict(GOOD, output=" ")])
     code, _, stderr = cli("pool", "build", path, "-o", tmp_path / "p.parquet", "--on-error", "skip")
-    assert code == 2 and "no examples in" in stderr and "(2 records skipped)" in stderr
+    assert code == 2 and "no examples in" in stderr and "(2 records skipped or empty)" in stderr
     assert not (tmp_path / "p.parquet").exists()
 
 

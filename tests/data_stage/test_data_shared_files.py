@@ -24,7 +24,7 @@ pytestmark = [
 ]
 
 MT, VB, EMPTY2 = "eval/mt_bench", "eval/vicuna_bench", {"empty response": 2}
-# file(s), format, examples first-turn, examples all-turns, skipped {kind: n}, duplicates
+# file(s), format, examples first-turn, examples all-turns, dropped {kind: n}, duplicates
 FILES = [
     ("alpaca/alpaca_5000.json", "alpaca", 4998, 4998, EMPTY2, 0),
     ("alpaca/alpagasus_random_9k.json", "alpaca", 9225, 9225, {"empty response": 4}, 0),
@@ -50,23 +50,32 @@ FILES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("files", "fmt", "first", "every", "skipped", "dups"), FILES)
-def test_shared_file_builds_with_expected_counts(files, fmt, first, every, skipped, dups):
+@pytest.mark.parametrize(("files", "fmt", "first", "every", "dropped", "dups"), FILES)
+def test_shared_file_builds_with_expected_counts(files, fmt, first, every, dropped, dups):
     paths = [SHARED / f for f in files.split()]
-    build = build_pool(paths, on_error="skip")
+    build = build_pool(paths)  # the default fail mode: empty responses are dropped, not errors
     assert set(build.formats.values()) == {fmt}
-    assert (len(build.pool), build.problems, build.duplicates) == (first, skipped, dups)
-    assert len(build_pool(paths, on_error="skip", all_turns=True).pool) == every
-    if not skipped:
-        assert len(build_pool(paths).pool) == first  # builds in the default fail mode too
+    assert (len(build.pool), build.problems, build.dropped) == (first, {}, dropped)
+    assert build.duplicates == dups
+    assert len(build_pool(paths, all_turns=True).pool) == every
 
 
-def test_fail_mode_names_the_first_empty_alpaca_response():
+def test_real_alpaca_file_builds_with_its_empty_responses_counted(tmp_path, cli):
+    path = SHARED / "alpaca/alpaca_5000.json"
+    out = tmp_path / "pool.parquet"
+    code, stdout, stderr = cli("pool", "build", path, "-o", out)
+    assert code == 0, stderr
+    assert "dropped 2 unusable examples: empty response 2" in stderr
+    assert "dropped 0 exact duplicates" in stderr
+    assert "wrote 4998 examples" in stdout and out.exists()
+
+
+def test_an_evaluation_set_keeps_failing_on_an_empty_reference():
     path = SHARED / "alpaca/alpaca_5000.json"
     records = json.loads(path.read_text())
     first_empty = next(i for i, r in enumerate(records) if not r["output"].strip()) + 1
     with pytest.raises(InputError) as caught:
-        build_pool(path)
+        build_pool(path, drop_empty=False)
     assert str(caught.value) == f"{path}:1: record {first_empty}: empty response"
 
 
@@ -75,9 +84,9 @@ def test_alpaca_samples_overlap_as_documented():
     names = ["alpaca_5000", "alpagasus_random_9k", "alpagasus_claude_t45"]
     paths = [SHARED / "alpaca" / f"{n}.json" for n in names]
     two = build_pool(paths[:2], on_error="skip")
-    assert len(two.pool) + sum(two.problems.values()) + two.duplicates == 5000 + 9229
-    # one of the 875 shared records has an empty output: skipped twice instead of deduplicated,
-    # so 6 skipped records are 5 distinct ones
+    assert len(two.pool) + sum(two.dropped.values()) + two.duplicates == 5000 + 9229
+    # one of the 875 shared records has an empty output: dropped twice instead of deduplicated,
+    # so 6 dropped records are 5 distinct ones
     assert two.duplicates == 875 - 1 and len(two.pool) == 13354 - 5
     records = {
         (r["instruction"], r["input"], r["output"])

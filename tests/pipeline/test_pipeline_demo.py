@@ -43,7 +43,7 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
         "runs.parquet",
         "rule.json",
         "selected.jsonl",
-        "selection.parquet",
+        "selected.scores.parquet",
         "compare.parquet",
         "report.html",
     ]:

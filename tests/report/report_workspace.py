@@ -99,7 +99,7 @@ def build_workspace(root: Path, seed: int = 0) -> Path:
     scores[indicators["id"] == pool["id"][7]] = scores.min() - 1  # the nasty text ranks first
     selection = pd.DataFrame({"id": indicators["id"], "score": scores})
     selection["rank"] = selection["score"].rank(method="first").astype(int)
-    write_parquet(selection, root / "selection.parquet")
+    write_parquet(selection, root / "selected.scores.parquet")
 
     n = np.round(np.exp(rng.uniform(np.log(20), np.log(300), 12))).astype(int)
     loss = 2.6 + 0.05 * (np.log(n) - np.log(90)) ** 2 + rng.normal(0, 0.005, len(n))

@@ -140,7 +140,7 @@ def test_cli_missing_workspace_is_one_line(tmp_path: Path, capsys) -> None:
 
 
 STAGES = ["pool.parquet", "indicators.parquet", "subsets.parquet", "runs.parquet", "rule.json",
-          "selection.parquet", "search.parquet", "compare.parquet"]  # fmt: skip
+          "selected.scores.parquet", "search.parquet", "compare.parquet"]  # fmt: skip
 
 
 @pytest.mark.parametrize("done", range(len(STAGES) + 1))

@@ -54,7 +54,7 @@ def test_select_with_a_published_rule(ws, capsys):
     score = 1.0694 - 0.1498 * ind["reward"] + 8.257e-5 * ind["output_len"] - 0.9350 * ind["knn6"]
     expected = ind.assign(score=score).sort_values(["score", "id"])["id"].head(10)
     assert [r["id"] for r in records] == list(expected)
-    table = pd.read_parquet(ws / "selection.parquet")
+    table = pd.read_parquet(ws / "selected.scores.parquet")
     assert table["selected"].sum() == 10 and len(table) == 40
 
 
@@ -84,7 +84,7 @@ def test_select_errors_exit_2(ws, capsys, args, message):
     assert main(["select", str(ws / "pool.parquet"), *args, "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
-    assert not out.exists() and not (ws / "selection.parquet").exists()
+    assert not out.exists() and not (ws / "selected.scores.parquet").exists()
 
 
 def test_select_missing_pool_exits_2(tmp_path, capsys):
@@ -136,6 +136,35 @@ def test_unloadable_indicator_model_exits_2_naming_it(ws, capsys, monkeypatch):
     assert main([*args, "-o", str(out)]) == 2
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]  # the progress bar may leave \n
-    assert len(lines) == 1 and lines[0].startswith("error: cannot load model")
-    assert "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("error: rule paper-v1 needs models")
+    assert (
+        "reward needs the reward model OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5" in lines[0]
+    )
+    assert "set --reward-model" in lines[0]
+    assert not out.exists()
+
+
+def test_published_rules_offline_name_each_indicator_model_and_flag(ws, capsys, monkeypatch):
+    _need_indicators_stage()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (ws / "indicators.parquet").unlink()
+    out = ws / "selected.jsonl"
+    for rule, wanted in {
+        "paper-v1": [
+            "reward needs the reward model OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5",
+            "set --reward-model",
+            "output_len needs the tokenizer meta-llama/Llama-2-7b-hf",
+            "set --length-tokenizer",
+        ],
+        "paper-v3": [
+            "unieval_und needs the UniEval model MingZhong/unieval-dialog",
+            "set --unieval-model",
+            "set --reward-model",
+        ],
+    }.items():
+        args = ["select", ws / "pool.parquet", "--rule", rule, "--top", "5", "-o", out]
+        assert main([str(a) for a in args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and all(w in err for w in wanted), err
+        assert "knn6 needs" not in err  # the bundled embedder loads offline
     assert not out.exists()

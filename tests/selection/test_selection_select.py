@@ -150,10 +150,12 @@ def test_write_selection_files_and_counts(small, tmp_path):
     selected = select_top(pool, ranked, 12)
     out = tmp_path / "sel" / "selected.jsonl"
     table_path = write_selection(selected, ranked, out)
-    assert table_path == tmp_path / "sel" / "selection.parquet"
+    assert table_path == tmp_path / "sel" / "selected.scores.parquet"
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == list(ranked["id"].head(12))
-    assert set(records[0]) == {"id", "source", "instruction", "input", "output", "system"}
+    fields = {"id", "source", "instruction", "input", "output", "system", "score", "rank"}
+    assert set(records[0]) == fields
+    assert [r["rank"] for r in records] == list(range(1, 13))
     table = pd.read_parquet(table_path)
     assert len(table) == 30 and table["selected"].sum() == 12
     assert list(table.columns) == ["id", "score", "rank", "selected"]
@@ -173,5 +175,5 @@ def test_write_selection_is_all_or_nothing(tmp_path):
     with pytest.raises(KeyError):
         write_selection(broken, ranked, out)
     assert out.read_text() == "old\n"
-    assert not (tmp_path / "selection.parquet").exists()
+    assert not (tmp_path / "selected.scores.parquet").exists()
     assert os.listdir(tmp_path) == ["selected.jsonl"]

@@ -23,7 +23,7 @@ from instructmining.cli import (
 )
 from instructmining.cli.app import app
 from instructmining.errors import UserError
-from instructmining.progress import drop_pending, flush_pending
+from instructmining.progress import drop_pending, flush_pending, log_line
 
 try:  # typer >= 0.20 vendors click; older typer raises click's own exceptions
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         flush_pending()
     except UserError as exc:
         typer.echo(f"error: {_one_line(str(exc))}", err=True)
+        log_line(f"error: {_one_line(str(exc))}")
         return exc.exit_code
     except NoArgsIsHelpError as exc:
         exc.show()

@@ -97,9 +97,10 @@ def indicators(
     batch_size: Annotated[
         int | None, typer.Option(help="Examples per batch (default: per indicator).")
     ] = None,
-    max_length: Annotated[int, typer.Option(help="Token limit per model input.")] = default_of(
-        IndicatorsConfig, "max_length"
-    ),
+    max_length: Annotated[
+        int | None,
+        typer.Option(help="Token limit per model input (default: 2048 on a GPU, 1024 on a CPU)."),
+    ] = default_of(IndicatorsConfig, "max_length"),
     fp32: Annotated[bool, typer.Option("--fp32", help="No bf16 autocast.")] = False,
     cache: Annotated[
         Path | None, typer.Option(help="Cache folder (default: WS/cache beside the output).")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from instructmining.cli.app import app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
+from instructmining.data.pool import build_summary, cap_per_source
 from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
@@ -32,7 +33,12 @@ def _err(message: str) -> None:
 
 @pool_app.command("build")
 def build(
-    files: Annotated[list[Path], typer.Argument(help="JSON, JSONL, Parquet or XML, maybe .gz.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="JSON, JSONL, Parquet or XML (maybe .gz), a Hugging Face dataset folder or hf://datasets/OWNER/NAME[@REV][:SPLIT]."
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Pool table to write.")],
     format: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "auto",
     source: Annotated[
@@ -48,6 +54,10 @@ def build(
     max_record_mb: Annotated[
         int, typer.Option(help="Refuse a record larger than this many MiB.")
     ] = ReadLimits.max_record_mb,
+    per_source: Annotated[
+        int | None, typer.Option(help="Keep a seeded sample of at most N per source.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --per-source sample.")] = 0,
 ) -> None:
     """Read instruction files into one normalised, deduplicated pool table."""
     refuse_overwrite([output], files)
@@ -58,16 +68,29 @@ def build(
     def announce(path: Path, name: str) -> None:
         _err(f"{path}: format {name} ({how})")
 
+    hint = "--on-error skip skips and counts such records"
     limits = ReadLimits(max_file_mb, max_record_mb)
     with Workspace(output.parent).lock(target=output):
-        result = build_pool(files, format, source, on_error, all_turns, announce, limits)
-        if result.problems:
-            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.problems.items()))
-            _err(f"skipped {sum(result.problems.values())} bad records: {kinds}")
-        _err(f"dropped {result.duplicates} exact duplicates")
-        write_pool(result.pool, output)
-    sources = result.pool["source"].nunique()
-    typer.echo(f"wrote {len(result.pool)} examples from {sources} source(s) to {output}")
+        result = build_pool(
+            files,
+            format,
+            source,
+            on_error,
+            all_turns,
+            on_format=announce,
+            limits=limits,
+            error_hint=hint,
+        )
+        for line in build_summary(result):
+            _err(line)
+        pool = cap_per_source(result.pool, per_source, seed)
+        if len(pool) < len(result.pool):
+            _err(
+                f"kept {len(pool)} of {len(result.pool)} examples (at most {per_source} per source)"
+            )
+        write_pool(pool, output)
+    sources = pool["source"].nunique()
+    typer.echo(f"wrote {len(pool)} examples from {sources} source(s) to {output}")
 
 
 @pool_app.command("stats")

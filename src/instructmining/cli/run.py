@@ -24,7 +24,8 @@ def _finish(result, seconds: float) -> None:  # noqa: ANN001 - PipelineResult, i
 def run(
     config: Annotated[Path, typer.Argument(help="YAML config of the whole loop.")],
     workspace: Annotated[
-        Path | None, typer.Option("-o", "--workspace", help="Workspace (default: the config's).")
+        Path | None,
+        typer.Option("-o", "--output", "--workspace", help="Workspace (default: the config's)."),
     ] = None,
     executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,

@@ -11,6 +11,12 @@ import typer
 from instructmining.cli.app import app
 from instructmining.cli.rule import console, print_table
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
+from instructmining.experiments.arguments import (
+    SEEDS_HELP,
+    TEST_EVAL_HELP,
+    parse_seeds,
+    parse_test_evals,
+)
 from instructmining.pipeline.config import CompareConfig, SearchConfig, default_of
 from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace, selection_beside
@@ -37,15 +43,19 @@ PresetOpt = Annotated[
 
 
 def _read_pool(path: Path) -> pd.DataFrame:
-    """A pool table, or any file the pool reader accepts."""
-    if path.suffix == ".parquet":
+    """A pool table, or any input `pool build` accepts (saying what it dropped)."""
+    if path.suffix == ".parquet" and path.is_file():
         from instructmining.data import read_pool
         from instructmining.selection.select import RECORD_COLUMNS
 
         return read_pool(path, required=RECORD_COLUMNS)
-    from instructmining.data import read_examples
+    from instructmining.data import build_pool
+    from instructmining.data.pool import build_summary
 
-    return read_examples(path)
+    built = build_pool(path)
+    for line in build_summary(built):
+        console.print(f"{path}: {line}")
+    return built.pool
 
 
 def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> tuple[Any, Any]:
@@ -58,6 +68,11 @@ def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> 
         raise UserError("this command needs --rule (rule.json, paper-v1 or paper-v3)")
     rule = load_rule(spec)
     return rule, indicator_options(rule, **models, **more)
+
+
+def _one_test_eval(item: str | None) -> Path | None:
+    """search reports one test set: NAME=FILE as in `experiment` (the name is not used)."""
+    return None if item is None else next(iter(parse_test_evals([item]).values()))
 
 
 def _default_indicators(folder: Path, given: Path | None) -> Path | None:
@@ -89,8 +104,26 @@ def select(
     k: KOpt = None,
     device: DeviceOpt = None,
     threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    length_tokenizer: Annotated[
+        str | None, typer.Option(help="Tokenizer for lengths (default: the rule's, else --lm's).")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Indicator cache (default: the workspace's, else the per-user cache)."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option(help="alpaca, messages (chat turns) or sharegpt.")
+    ] = "alpaca",
+    push_to_hub: Annotated[
+        str | None, typer.Option(help="Also upload the selection as dataset OWNER/NAME.")
+    ] = None,
 ) -> None:
-    """Score every pool example and keep the top N (lowest predicted log loss first)."""
+    """Score every pool example and keep the top N (lowest predicted log loss first).
+
+    Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
+    pool example's score and rank)."""
+    from instructmining.data.export import check_output_format, check_push_target
+    from instructmining.indicators.output import read_indicators
     from instructmining.paths import refuse_overwrite
     from instructmining.rule import load_rule
     from instructmining.selection import (
@@ -100,31 +133,39 @@ def select(
         source_counts,
         write_selection,
     )
-    from instructmining.selection.select import indicator_options
-    from instructmining.storage import read_parquet
+    from instructmining.selection.provenance import substitute_lines
+    from instructmining.selection.select import indicator_options, selection_cache
 
     indicators_file = _default_indicators(pool_file.parent, indicators_file)
     rule_file = Path(rule) if rule and os.path.lexists(rule) else None
     refuse_overwrite([output, selection_beside(output)], [pool_file, rule_file, indicators_file])
+    check_output_format(output_format)
+    if push_to_hub:
+        check_push_target(push_to_hub)
     start_thread_budget(threads)
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
-    options = indicator_options(loaded, **models, embedder=embedder, k=k, device=device)
+    options = indicator_options(
+        loaded, **models, embedder=embedder, k=k, device=device, length_tokenizer=length_tokenizer
+    )
     ranked = score_pool(
         pool,
         selector,
         rule=loaded,
-        indicators=read_parquet(indicators_file, required=["id"]) if indicators_file else None,
+        indicators=read_indicators(indicators_file) if indicators_file else None,
         options=options,
-        cache_dir=Workspace(pool_file.parent).cache,  # the indicators command's default cache
+        cache_dir=selection_cache(pool_file, cache_dir),
         seed=seed,
         knn_k=k or 6,
     )
+    for line in substitute_lines(rule or "", ranked.attrs.get("substitutes") or []):
+        console.print(line)
     selected = select_top(pool, ranked, n)
-    with Workspace(output.parent).lock(target=output):
-        table_path = write_selection(selected, ranked, output)
+    folder = Workspace(output.parent)
+    with folder.lock(target=output, tidy=not folder.pool.exists()):
+        table_path = write_selection(selected, ranked, output, output_format)
     print_table(
         source_counts(pool, selected),
         f"Selected {len(selected)} of {len(pool)} by {selector}",
@@ -132,7 +173,11 @@ def select(
     )
     if selector == "rule" and loaded is not None:
         console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
-    console.print(f"wrote {output} and {table_path}")
+    console.print(f"wrote {output} ({output_format}, with score and rank) and {table_path}")
+    if push_to_hub:
+        from instructmining.data.export import push_to_hub as push
+
+        console.print(f"pushed to {push(str(output), push_to_hub)}")
 
 
 @app.command("search")
@@ -146,9 +191,7 @@ def search(
     ] = default_of(SearchConfig, "trials"),
     time_budget: Annotated[float | None, typer.Option(help="Stop after this many s.")] = None,
     eval_file: EvalOpt = None,
-    test_eval: Annotated[
-        Path | None, typer.Option(help="Second evaluation set, reported, not optimised.")
-    ] = None,
+    test_eval: Annotated[str | None, typer.Option(help=TEST_EVAL_HELP)] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     preset: PresetOpt = None,
     lm: LmOpt = None,
@@ -181,7 +224,7 @@ def search(
         trials,
         time_budget=time_budget,
         eval_file=eval_file,
-        test_eval=test_eval,
+        test_eval=_one_test_eval(test_eval),
         seed=seed,
         preset_name=preset,
         options=options,
@@ -203,9 +246,9 @@ def compare(
     workspace: Annotated[Path, typer.Argument(help="Workspace with pool.parquet.")],
     n: Annotated[int, typer.Option("--n", help="Examples per selection.")],
     rule: RuleOpt = None,
-    seeds: Annotated[int, typer.Option(help="Seeds 0..S-1 (selection and training).")] = default_of(
+    seeds: Annotated[str, typer.Option(help=SEEDS_HELP)] = default_of(
         CompareConfig, "seeds"
-    ),
+    ),  # click passes it on as text, a count
     baselines: Annotated[
         str, typer.Option(help="Comma-separated: ifd, reward, length, ppl, mtld, knn.")
     ] = "",
@@ -234,11 +277,12 @@ def compare(
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
     names = [b.strip() for b in baselines.split(",") if b.strip()]
+    seed_list = parse_seeds(str(seeds))
     _, summary = compare_workspace(
         workspace,
         loaded,
         n,
-        seeds=seeds,
+        seeds=seed_list,
         baselines=names,
         eval_file=eval_file,
         preset_name=preset,
@@ -248,7 +292,7 @@ def compare(
     )
     print_table(
         summary,
-        f"Eval loss (fit set) of {n} examples per selection over {seeds} seeds "
+        f"Eval loss (fit set) of {n} examples per selection over {len(seed_list)} seeds "
         "(diff = rule - selector, 95% CI; negative favours the rule)",
         {c: ".4f" for c in ("mean", "sd", "diff", "diff_low", "diff_high")} | {"p": ".2g"},
     )

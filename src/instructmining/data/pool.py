@@ -6,18 +6,20 @@ never leaves a partial pool behind.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from instructmining.data.example import POOL_COLUMNS, Example
 from instructmining.data.formats import Format, Located, detect_format, get_format
 from instructmining.data.problems import Problems
-from instructmining.data.readers import InputFile, ReadLimits, read_file
-from instructmining.errors import UserError
+from instructmining.data.readers import InputFile, ReadLimits, read_inputs
+from instructmining.errors import InputError, UserError
 from instructmining.storage import read_parquet, write_parquet
 
 PathLike = str | Path
@@ -25,11 +27,13 @@ PathLike = str | Path
 
 @dataclass
 class PoolBuild:
-    """The pool plus what was left out: problem counts by kind (skip mode) and duplicates."""
+    """The pool plus what was left out: problem counts by kind (skip mode), unusable examples
+    (empty instruction or response) and exact duplicates."""
 
     pool: pd.DataFrame
     problems: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
     formats: dict[str, str] = field(default_factory=dict)  # file -> format name
     detected: bool = False  # whether the formats were auto-detected
 
@@ -42,6 +46,8 @@ def build_pool(
     all_turns: bool = False,
     on_format: Callable[[Path, str], None] | None = None,
     limits: ReadLimits | None = None,
+    drop_empty: bool = True,
+    error_hint: str = "",
 ) -> PoolBuild:
     """Read `paths` into one deduplicated pool (POOL_COLUMNS); raises InputError on bad input.
 
@@ -49,27 +55,34 @@ def build_pool(
     from). With `on_error="skip"` bad records are skipped and counted instead. `on_format` is
     told each file's format as soon as it is known, so a later error can be read against it.
     `limits` bounds the decompressed size of each file and each record (`ReadLimits`).
+    An empty or whitespace-only instruction or response is an unusable example, not a malformed
+    file: it is dropped and counted in `dropped` (with `drop_empty=False`, as evaluation sets
+    want, it is an error at its record). `error_hint` ends a fail-mode message (the CLI names
+    its `--on-error skip` there).
     """
     paths = [paths] if isinstance(paths, str | Path) else list(paths)
     if not paths:
         raise UserError("no input files")
-    problems = Problems(on_error)
+    problems = Problems(on_error, hint=error_hint)
+    dropped: Counter[str] = Counter()
     chosen = None if format == "auto" else get_format(format)
-    files = [read_file(p, problems, limits) for p in paths]
+    files = [file for p in paths for file in read_inputs(p, problems, limits)]
     groups = _groups(files, chosen, on_format)
     examples: dict[str, Example] = {}
     duplicates = 0
     for fmt, members in groups:
         for located in fmt.convert(members, problems, all_turns):
-            example = _example(located, source, problems)
-            if example is None:
+            example, unusable = _example(located, source, drop_empty)
+            if unusable:
+                dropped[unusable] += 1
                 continue
             if example.id in examples:
                 duplicates += 1
             else:
                 examples[example.id] = example
     if not examples:
-        skipped = f" ({sum(problems.counts.values())} records skipped)" if problems.counts else ""
+        left = sum(problems.counts.values()) + sum(dropped.values())
+        skipped = f" ({left} records skipped or empty)" if left else ""
         raise UserError(f"no examples in {', '.join(map(str, paths))}{skipped}")
     pool = pd.DataFrame(
         [[getattr(e, c) for c in POOL_COLUMNS] for e in examples.values()], columns=POOL_COLUMNS
@@ -78,9 +91,36 @@ def build_pool(
         pool=pool,
         problems=dict(problems.counts),
         duplicates=duplicates,
+        dropped=dict(dropped),
         formats={str(f.path): fmt.name for fmt, members in groups for f in members},
         detected=chosen is None,
     )
+
+
+def cap_per_source(pool: pd.DataFrame, per_source: int | None, seed: int = 0) -> pd.DataFrame:
+    """A seeded sample of at most `per_source` examples of each source, by id (machine-stable)."""
+    if per_source is None:
+        return pool
+    if per_source < 1:
+        raise UserError(f"--per-source must be at least 1 (got {per_source})")
+    rng = np.random.default_rng(seed)
+    kept = []
+    for _, group in pool.sort_values("id").groupby("source", sort=True):
+        take = min(per_source, len(group))
+        kept.append(group.iloc[np.sort(rng.choice(len(group), size=take, replace=False))])
+    return pd.concat(kept, ignore_index=True)
+
+
+def build_summary(build: PoolBuild) -> list[str]:
+    """What a build left out, one line each: bad records, unusable examples, duplicates."""
+    lines = []
+    for what, counts in (("skipped", build.problems), ("dropped", build.dropped)):
+        if counts:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+            noun = "bad records" if what == "skipped" else "unusable examples"
+            lines.append(f"{what} {sum(counts.values())} {noun}: {kinds}")
+    lines.append(f"dropped {build.duplicates} exact duplicates")
+    return lines
 
 
 def read_examples(
@@ -89,12 +129,14 @@ def read_examples(
     source: str | None = None,
     on_error: str = "fail",
     all_turns: bool = False,
+    drop_empty: bool = True,
 ) -> pd.DataFrame:
     """Examples of one data set (an evaluation set, say) as a POOL_COLUMNS table, unique by id.
 
-    MT-Bench needs its question file and an answer file: pass both as a list.
+    MT-Bench needs its question file and an answer file: pass both as a list. An evaluation set
+    passes `drop_empty=False`: a reference answer that is empty is an error there.
     """
-    return build_pool(path, format, source, on_error, all_turns).pool
+    return build_pool(path, format, source, on_error, all_turns, drop_empty=drop_empty).pool
 
 
 def _groups(
@@ -119,8 +161,8 @@ def _groups(
     return groups
 
 
-def _example(located: Located, source: str | None, problems: Problems) -> Example | None:
-    """Normalise a draft; an empty instruction or response is a problem at its record."""
+def _example(located: Located, source: str | None, drop_empty: bool) -> tuple[Example, str]:
+    """Normalise a draft; returns it with the reason it is unusable ("" when it is usable)."""
     draft, record = located.draft, located.record
     example = Example.create(
         source=source or draft.source or located.file.stem,
@@ -133,10 +175,11 @@ def _example(located: Located, source: str | None, problems: Problems) -> Exampl
         (example.instruction, "empty instruction"),
         (example.output, "empty response"),
     ):
+        if not value and drop_empty:
+            return example, kind
         if not value:
-            problems.report(located.file.path, record.line, kind, record.where() + kind)
-            return None
-    return example
+            raise InputError(located.file.path, record.line, record.where() + kind)
+    return example, ""
 
 
 def write_pool(pool: pd.DataFrame, path: PathLike) -> None:

@@ -25,14 +25,16 @@ class RecordProblem(Exception):
 class Problems:
     """Raises `InputError` on the first problem in fail mode; counts problems in skip mode."""
 
-    def __init__(self, on_error: str = "fail") -> None:
+    def __init__(self, on_error: str = "fail", hint: str = "") -> None:
         if on_error not in ON_ERROR_CHOICES:
             raise UserError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
         self.on_error = on_error
+        self.hint = hint  # appended to a fail-mode message: how to go on past such records
         self.counts: Counter[str] = Counter()
 
     def report(self, path: str | Path, line: int | None, kind: str, message: str | None = None):
         """Fail or count one problem at `path:line`."""
         if self.on_error == "fail":
-            raise InputError(path, line, message or kind)
+            text = message or kind
+            raise InputError(path, line, f"{text} ({self.hint})" if self.hint else text)
         self.counts[kind] += 1

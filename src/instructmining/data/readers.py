@@ -50,10 +50,13 @@ class InputFile:
 
     path: Path
     records: list[Record] = field(default_factory=list)
+    source: str | None = None  # the default source name when the file is part of a dataset
 
     @property
     def stem(self) -> str:
         """The name without `.gz` and the format suffix: the default source name."""
+        if self.source:
+            return self.source
         name = self.path.name
         if name.endswith(".gz"):
             name = name[:-3]
@@ -75,6 +78,33 @@ class ReadLimits:
         for name in ("max_file_mb", "max_record_mb"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def read_inputs(
+    path: str | Path, problems: Problems, limits: ReadLimits | None = None
+) -> list[InputFile]:
+    """The files behind one input: a file, a Hugging Face dataset folder (saved or sharded) or
+    an `hf://datasets/...` id; a dataset's files share its name as their source."""
+    from instructmining.data import hf
+
+    if hf.hub_spec(path) is not None:
+        repo = hf.hub_spec(path)[0]
+        rows = hf.hub_rows(str(path))
+        return [InputFile(Path(path), _row_records(rows), source=repo.rsplit("/", 1)[-1])]
+    path = Path(path)
+    if not path.is_dir():
+        return [read_file(path, problems, limits)]
+    if hf.is_saved_dataset(path):
+        return [InputFile(path, _row_records(hf.saved_rows(path)), source=path.name)]
+    files = [read_file(shard, problems, limits) for shard in hf.shard_files(path)]
+    for file in files:
+        file.source = path.name
+    return files
+
+
+def _row_records(rows: list[dict[str, Any]]) -> list[Record]:
+    """Dataset rows as records; the 1-based row number stands for the line."""
+    return [Record(number, row) for number, row in enumerate(rows, start=1)]
 
 
 def read_file(path: str | Path, problems: Problems, limits: ReadLimits | None = None) -> InputFile:

@@ -53,7 +53,7 @@ def execute(task: RunTask, on_step: StepCallback | None = None) -> RunResult:
 def _eval_items(path: Path) -> tuple[dict[str, Any], ...]:
     from instructmining.data import read_examples
 
-    items = read_examples(path)
+    items = read_examples(path, drop_empty=False)
     if items.empty:
         raise UserError(f"{path}: evaluation set has no examples")
     return tuple(items[_EXAMPLE_FIELDS].to_dict("records"))

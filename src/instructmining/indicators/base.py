@@ -82,6 +82,7 @@ class Indicator:
     default_batch_size: ClassVar[int] = 32
     max_batch_tokens: ClassVar[int | None] = None  # padded-token budget per batch
     precision_matters: ClassVar[bool] = True  # bf16 and fp32 give (slightly) different values
+    null_reason: ClassVar[str | None] = None  # why a value can be empty, for the run's notes
 
     def __init__(self, requested: list[str], options: IndicatorOptions) -> None:
         self.requested = [n for n in self.names if n in requested]

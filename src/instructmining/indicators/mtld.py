@@ -30,6 +30,10 @@ class MtldIndicator(Indicator):
     version = "1"
     default_batch_size = 256
     precision_matters = False
+    null_reason = (
+        "the response has no word lexicalrichness counts (only digits, punctuation or symbols), "
+        "so it has no lexical diversity; selectors rank such examples last, subset means skip them"
+    )
 
     def params(self, frame: pd.DataFrame | None) -> dict[str, Any]:
         return {"threshold": 0.72, "lexicalrichness": version("lexicalrichness")}

@@ -34,3 +34,17 @@ def write_indicators(
     metadata = dict(arrow.schema.metadata or {})
     metadata[METADATA_KEY] = json.dumps(json.loads(stable_json(definitions))).encode("utf-8")
     write_parquet(arrow.replace_schema_metadata(metadata), path)
+
+
+def read_indicators(path: Path) -> pd.DataFrame:
+    """An indicators table with its recorded definitions in `attrs["definitions"]` (empty when
+    the file records none) and its path in `attrs["path"]`, for a selection's provenance."""
+    import pyarrow.parquet as pq
+
+    from instructmining.storage import read_parquet
+
+    table = read_parquet(path, required=["id"])
+    raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
+    table.attrs["definitions"] = json.loads(raw) if raw else {}
+    table.attrs["path"] = str(path)
+    return table

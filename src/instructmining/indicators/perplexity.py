@@ -19,6 +19,7 @@ import torch
 
 from instructmining.indicators.base import Indicator, RunContext
 from instructmining.indicators.lm import response_nll
+from instructmining.indicators.options import truncation_note
 from instructmining.indicators.texts import chat_prompt, has_chat_template, messages, user_text
 from instructmining.models.loader import load_causal_lm
 
@@ -93,15 +94,19 @@ class PerplexityIndicator(Indicator):
         self.lm = ctx.model(load_causal_lm, self.options.lm)
         self.shared_starts = getattr(self, "shared_starts", {})  # key/value caches of prompt starts
         self.tokenize(todo, self.lm.tokenizer)
+        note = truncation_note("+".join(self.requested), self.cut, len(todo), self.max_length)
+        ctx.notes.extend([note] if note else [])
 
     def tokenize(self, todo: pd.DataFrame, tokenizer: Any) -> None:
-        max_length = self.options.max_length
-        self.encoded = {
-            row.id: encode(
-                tokenizer, row.system, user_text(row.instruction, row.input), row.output, max_length
-            )
-            for row in todo.itertuples(index=False)
-        }
+        self.max_length = max_length = self.options.max_length
+        self.encoded, self.cut = {}, 0
+        for row in todo.itertuples(index=False):
+            user = user_text(row.instruction, row.input)
+            encoded = encode(tokenizer, row.system, user, row.output, max_length)
+            if len(encoded.prefix) + len(encoded.response) >= max_length // 2:  # maybe cut
+                full = encode(tokenizer, row.system, user, row.output, 1 << 30)
+                self.cut += full != encoded
+            self.encoded[row.id] = encoded
 
     def lengths(self, todo: pd.DataFrame) -> np.ndarray:
         return self._tokens(todo, "prefix")

@@ -16,6 +16,7 @@ import torch
 
 from instructmining.indicators.base import Indicator, RunContext
 from instructmining.indicators.lm import final_hidden, pad_right
+from instructmining.indicators.options import truncation_note
 from instructmining.indicators.texts import has_chat_template, messages, user_text
 from instructmining.models.loader import load_sequence_classifier
 
@@ -60,6 +61,8 @@ class RewardIndicator(Indicator):
     def prepare(self, frame: pd.DataFrame, todo: pd.DataFrame, ctx: RunContext) -> None:
         self.rm = ctx.model(load_sequence_classifier, self.options.reward_model)
         self.tokenize(todo, self.rm.tokenizer)
+        note = truncation_note("reward", self.cut, len(todo), self.options.max_length)
+        ctx.notes.extend([note] if note else [])
 
     def tokenize(self, todo: pd.DataFrame, tokenizer: Any) -> None:
         fmt = self.options.reward_format
@@ -68,6 +71,7 @@ class RewardIndicator(Indicator):
             for row in todo.itertuples(index=False)
         ]
         ids = tokenizer(texts, add_special_tokens=fmt != "chat")["input_ids"]
+        self.cut = sum(len(seq) > self.options.max_length for seq in ids)
         self.ids = {i: seq[-self.options.max_length :] for i, seq in zip(todo.id, ids, strict=True)}
 
     def lengths(self, todo: pd.DataFrame) -> np.ndarray:

@@ -99,11 +99,23 @@ def run_indicators(
             values, stat = _run_one(indicator, frame, ctx)
             table = pd.concat([table, values], axis=1)
             stats.append(stat)
+            ctx.notes.extend(_null_notes(indicator, values))
     finally:
         cache.close()
         if bar is not None and bar.live.is_started:
             bar.stop()
     return IndicatorRun(table=table, stats=stats, notes=ctx.notes)
+
+
+def _null_notes(indicator: Indicator, values: pd.DataFrame) -> list[str]:
+    """One line per output column with empty values, saying why they are empty."""
+    if indicator.null_reason is None:
+        return []
+    return [
+        f"{column}: {n} empty value(s): {indicator.null_reason}"
+        for column in values.columns
+        if (n := int(values[column].isna().sum()))
+    ]
 
 
 def compute_indicators(

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from instructmining.errors import ModelLoadError
+from instructmining.errors import ModelLoadError, UserError
 from instructmining.hashing import hash_file, hash_object
 from instructmining.models.bundled import BUNDLED, HUB_ALIASES, bundled_path, install_hint
 
@@ -34,13 +34,19 @@ def cache_root() -> Path:
 
 
 def select_device(device: str = "auto") -> torch.device:
-    """`auto` picks CUDA when visible, else CPU; `cuda` without a GPU is a clear error."""
+    """`auto` picks CUDA when visible, else CPU; `cuda` or `mps` without one is a clear error
+    (MPS, Apple silicon's GPU, is used only when asked for: it computes in fp32)."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ModelLoadError(device, "no CUDA device is visible")
+    if device == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise UserError("--device mps: no Apple-silicon GPU (MPS) is visible; use auto or cpu")
+        return torch.device("mps")
     if device not in ("cpu",) and not device.startswith("cuda"):
-        raise ModelLoadError(device, "device must be auto, cpu or cuda")
+        raise UserError(f"--device must be auto, cpu, cuda or mps, not {device!r}")
     return torch.device(device)
 
 
@@ -217,12 +223,43 @@ def load_tokenizer(name: str) -> Any:
     return tokenizer
 
 
+# What each loader's task head is, for the message that refuses a model without one.
+_HEADS = {
+    "AutoModelForCausalLM": "a language-model head (a causal LM)",
+    "AutoModelForSequenceClassification": "a reward head (a sequence classifier)",
+    "AutoModelForSeq2SeqLM": "a sequence-to-sequence head (an encoder-decoder such as T5)",
+}
+
+
+def check_loading_info(name: str, loader_name: str, info: dict[str, Any]) -> None:
+    """Refuse a model whose weights transformers had to draw at random.
+
+    A missing or shape-mismatched key (a causal LM loaded as a reward model lacks `score.weight`)
+    is newly initialised by transformers with only a log line; its scores would be noise.
+    """
+    missing = sorted(info.get("missing_keys") or [])
+    mismatched = sorted(
+        str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys") or []
+    )
+    lacking = missing + mismatched
+    if not lacking:
+        return
+    head = _HEADS.get(loader_name, loader_name)
+    shown = ", ".join(lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
+    raise ModelLoadError(
+        name,
+        f"it lacks {head}: its checkpoint has no {shown}, which transformers would initialise "
+        "at random (scores would be noise); pass a model trained for this task",
+    )
+
+
 def _load(loader_name: str, name: str, device: str) -> LoadedLM:
     import transformers
 
     dev = select_device(device)
     loader = getattr(transformers, loader_name)
-    model = _from_pretrained(loader, name, dtype=torch.float32)
+    model, info = _from_pretrained(loader, name, dtype=torch.float32, output_loading_info=True)
+    check_loading_info(name, loader_name, info)
     model.to(dev).eval()
     tokenizer = load_tokenizer(name)
     if getattr(model.config, "pad_token_id", None) is None:

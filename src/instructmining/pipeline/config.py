@@ -147,7 +147,9 @@ class IndicatorsConfig(_Strict):
     unieval_model: str | None = None
     judge_model: str | None = None
     k: PositiveInt = 6
-    max_length: int = Field(2048, ge=16, description="tokens per example for model indicators")
+    max_length: int | None = Field(
+        None, ge=16, description="tokens per example for model indicators (default: by device)"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: PositiveInt | None = None
 

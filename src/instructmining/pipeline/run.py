@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from instructmining.data.pool import cap_per_source
 from instructmining.errors import UserError
 from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
@@ -48,18 +48,6 @@ def _files_hash(paths: list[Path]) -> list[str]:
 
 def _stage(number: int, name: str, text: str) -> None:
     console.rule(f"[bold]{number}. {name}[/bold]: {text}", align="left")
-
-
-def _cap_per_source(pool: pd.DataFrame, per_source: int | None, seed: int) -> pd.DataFrame:
-    """A seeded sample of at most `per_source` examples of each source, by id (machine-stable)."""
-    if per_source is None:
-        return pool
-    rng = np.random.default_rng(seed)
-    kept = []
-    for _, group in pool.sort_values("id").groupby("source", sort=True):
-        take = min(per_source, len(group))
-        kept.append(group.iloc[np.sort(rng.choice(len(group), size=take, replace=False))])
-    return pd.concat(kept, ignore_index=True)
 
 
 class Pipeline:
@@ -148,14 +136,14 @@ class Pipeline:
             built = build_pool(
                 paths, spec.format, spec.source, on_error=cfg.on_error, limits=limits
             )
-            skipped = sum(built.problems.values())
+            skipped = sum(built.problems.values()) + sum(built.dropped.values())
             console.print(
                 f"{', '.join(p.name for p in paths)}: {len(built.pool)} examples"
                 + (f", {skipped} skipped" if skipped else "")
             )
             frames.append(built.pool)
         pool = pd.concat(frames, ignore_index=True).drop_duplicates("id")
-        pool = _cap_per_source(pool, cfg.per_source, cfg.seed)
+        pool = cap_per_source(pool, cfg.per_source, cfg.seed)
         write_pool(pool, self.ws.pool)
         counts = pool["source"].value_counts().sort_index()
         per_source = ", ".join(f"{source} {n}" for source, n in counts.items())
@@ -172,7 +160,9 @@ class Pipeline:
         from instructmining.data import read_examples, write_pool
 
         target = self.ws.eval_set(name)
-        table = read_examples(paths if len(paths) > 1 else paths[0], format=spec.format)
+        table = read_examples(
+            paths if len(paths) > 1 else paths[0], format=spec.format, drop_empty=False
+        )
         if table.empty:
             raise UserError(f"{paths[0]}: the evaluation set has no examples with responses")
         table = table.sort_values("id").head(spec.limit or len(table))
@@ -330,6 +320,7 @@ class Pipeline:
         console.print(f"rule: {result.rule.describe()}")
 
     def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
+        from instructmining.indicators.output import read_indicators
         from instructmining.rule import load_rule
         from instructmining.selection import score_pool
         from instructmining.selection.select import indicator_options
@@ -340,7 +331,7 @@ class Pipeline:
             read_parquet(self.ws.pool),
             selector,
             rule=rule,
-            indicators=read_parquet(self.ws.indicators),
+            indicators=read_indicators(self.ws.indicators),
             options=indicator_options(rule, lm=cfg.lm, embedder=cfg.embedder, device=cfg.device),
             cache_dir=self.ws.cache,
             seed=seed,

@@ -13,10 +13,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from instructmining.data.example import POOL_COLUMNS
 from instructmining.errors import UserError
 from instructmining.rule.model import Rule
+from instructmining.selection.provenance import (
+    metadata,
+    substitutes,
+    unavailable_models,
+    wanted_model,
+)
 from instructmining.selection.selectors import Selector, get_selector
 from instructmining.storage import atomic_path
 from instructmining.workspace import selection_beside
@@ -24,8 +32,13 @@ from instructmining.workspace import selection_beside
 RECORD_COLUMNS = POOL_COLUMNS  # a selection holds the pool's records
 
 
-# Which IndicatorOptions field names the model an indicator uses.
-_MODEL_FIELDS = {"reward": "reward_model", "unieval": "unieval_model", "knn": "embedder"}
+# Which IndicatorOptions field names the model (or tokenizer) an indicator uses.
+_MODEL_FIELDS = {
+    "reward": "reward_model",
+    "unieval": "unieval_model",
+    "knn": "embedder",
+    "length": "length_tokenizer",
+}
 
 
 def indicator_options(rule: Rule | None = None, **overrides: Any) -> Any:
@@ -37,14 +50,29 @@ def indicator_options(rule: Rule | None = None, **overrides: Any) -> Any:
     values: dict[str, Any] = {}
     for definition in (rule.definitions if rule else {}).values():
         field = _MODEL_FIELDS.get(str(definition.get("indicator")))
-        model = str(definition.get("model") or "")
+        model = str(wanted_model(definition) or "")
         if field and model and not model.startswith(("file:", "dir:")):
-            values[field] = model.removeprefix("hub:")
+            values[field] = model.removeprefix("hub:").split("@", 1)[0]
         k = definition.get("k") or (definition.get("params") or {}).get("k")
         if definition.get("indicator") == "knn" and k:
             values["k"] = int(k)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return IndicatorOptions(**values)
+
+
+def missing_columns(
+    pool: pd.DataFrame, columns: list[str], indicators: pd.DataFrame | None
+) -> list[str]:
+    """The `columns` that `indicators` lacks a value of for some pool example."""
+    if indicators is None:
+        return list(columns)
+    have = indicators.drop_duplicates("id")
+    ids = pool[["id"]]
+    return [
+        c
+        for c in columns
+        if c not in have.columns or ids.merge(have[["id", c]], on="id", how="left")[c].isna().any()
+    ]
 
 
 def ensure_indicators(
@@ -58,14 +86,12 @@ def ensure_indicators(
     """id + `columns` for every pool example, computing only what `indicators` lacks."""
     out = pool[["id"]].copy()
     have = indicators.drop_duplicates("id") if indicators is not None else None
-    missing = []
+    missing = missing_columns(pool, columns, indicators)
     for column in columns:
-        if have is not None and column in have.columns:
-            values = out[["id"]].merge(have[["id", column]], on="id", how="left")[column]
-            if values.notna().all():
-                out[column] = values.to_numpy()
-                continue
-        missing.append(column)
+        if column not in missing:
+            out[column] = (
+                out[["id"]].merge(have[["id", column]], on="id", how="left")[column].to_numpy()
+            )
     if not missing:
         return out
     from instructmining.indicators import column_to_indicator, compute_indicators
@@ -100,11 +126,16 @@ def score_pool(
 ) -> pd.DataFrame:
     """id, score and rank (1 = best) for every pool example, best first.
 
-    Ties are broken by id so a ranking is reproducible; examples without a score rank last."""
+    Ties are broken by id so a ranking is reproducible; examples without a score rank last.
+    `ranked.attrs` records the selector and, for a rule, the models substituted for those it
+    was fitted on (`indicators.attrs["definitions"]` tells what precomputed values came from).
+    """
+    name = selector if isinstance(selector, str) else type(selector).__name__
     if seed < 0:
         raise UserError(f"the seed must be zero or positive (got {seed})")
     if isinstance(selector, str):
         selector = get_selector(selector, rule=rule, knn_k=knn_k)
+    attrs = _provenance(pool, name, selector.columns(), rule, indicators, options)
     table = ensure_indicators(
         pool, selector.columns(), indicators, options, cache_dir, progress=progress
     )
@@ -114,7 +145,59 @@ def score_pool(
     order = np.lexsort((ids, np.isnan(score), key))
     ranked = pd.DataFrame({"id": ids[order], "score": score[order]})
     ranked["rank"] = np.arange(1, len(ranked) + 1)
+    ranked.attrs.update(attrs)
     return ranked
+
+
+def _provenance(
+    pool: pd.DataFrame,
+    selector: str,
+    columns: list[str],
+    rule: Rule | None,
+    indicators: pd.DataFrame | None,
+    options: Any,
+) -> dict[str, Any]:
+    """What the selection will rest on; refuses up front when a needed model is not here."""
+    missing = missing_columns(pool, columns, indicators)
+    attrs: dict[str, Any] = {"selector": selector, "rule": rule.name if rule else None}
+    if missing and options is not None:
+        lacking = unavailable_models(missing, options)
+        if lacking:
+            what = f"rule {rule.name}" if rule and selector == "rule" else f"selector {selector}"
+            raise UserError(
+                f"{what} needs models that cannot be loaded here: {'; '.join(lacking)}; "
+                "or give precomputed values with --indicators-file"
+            )
+    if rule is None or selector != "rule":
+        return attrs
+    used: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    recorded = (indicators.attrs.get("definitions") or {}) if indicators is not None else {}
+    if missing and options is not None:
+        from instructmining.indicators.registry import column_to_indicator, indicator_definitions
+
+        names = list(dict.fromkeys(column_to_indicator(c) for c in missing))
+        used.update(indicator_definitions(names, options, pool))
+    for column in columns:
+        if column not in missing:
+            used[column] = recorded.get(column)
+            sources[column] = str(indicators.attrs.get("path", "precomputed indicators"))
+    attrs["substitutes"] = substitutes(rule, used, sources)
+    return attrs
+
+
+def selection_cache(pool_file: Path, cache_dir: Path | None = None) -> Path:
+    """Where `select` caches indicator values: `cache_dir`, a workspace's cache when the pool is
+    a workspace's pool.parquet, else the per-user cache; never a folder beside a user's file."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    from instructmining.workspace import FILES, Workspace
+
+    if pool_file.name == FILES["pool"].name:
+        return Workspace(pool_file.parent).cache
+    from instructmining.indicators.run import default_cache_dir
+
+    return default_cache_dir()
 
 
 def resolve_size(pool_size: int, top: int | None = None, fraction: float | None = None) -> int:
@@ -143,19 +226,28 @@ def select_top(pool: pd.DataFrame, ranked: pd.DataFrame, n: int) -> pd.DataFrame
     return keep.merge(pool.drop_duplicates("id"), on="id", how="left")[RECORD_COLUMNS]
 
 
-def write_selection(selected: pd.DataFrame, ranked: pd.DataFrame, out: str | Path) -> Path:
-    """Write selected.jsonl and, beside it, selection.parquet (id, score, rank, selected).
+def write_selection(
+    selected: pd.DataFrame, ranked: pd.DataFrame, out: str | Path, output_format: str = "alpaca"
+) -> Path:
+    """Write the selection (NAME.jsonl, each record with its score and rank) and, beside it,
+    NAME.scores.parquet (id, score, rank, selected for every pool example; the selector and
+    any substituted models in its metadata).
 
     Both are written to temporary files first and renamed only when both are complete."""
+    from instructmining.data.export import export_records
+
     out = Path(out)
     table_path = selection_beside(out)
     table = ranked.copy()
     table["selected"] = table["id"].isin(set(selected["id"]))
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **metadata(ranked)})
+    records = selected.merge(ranked[["id", "score", "rank"]], on="id", how="left")
     with atomic_path(out) as tmp_jsonl, atomic_path(table_path) as tmp_table:
         with open(tmp_jsonl, "w", encoding="utf-8") as fh:
-            for record in selected[RECORD_COLUMNS].to_dict("records"):
+            for record in export_records(records, output_format):
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        table.to_parquet(tmp_table, index=False)
+        pq.write_table(arrow, tmp_table)
     return table_path
 
 

@@ -22,7 +22,7 @@ from instructmining.selection.compare import Evaluate, Job, compare_selections, 
 from instructmining.selection.search import Objective, search_size
 from instructmining.selection.select import score_pool
 from instructmining.selection.selectors import get_selector
-from instructmining.storage import read_parquet, write_parquet
+from instructmining.storage import write_parquet
 from instructmining.workspace import Workspace
 
 TEST_EVAL = "test"
@@ -181,8 +181,10 @@ def compare_evaluator(
 
 
 def _pool_and_indicators(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    from instructmining.indicators.output import read_indicators
+
     pool = read_pool(ws.pool, required=["id", "source", "instruction", "output"])
-    indicators = read_parquet(ws.indicators, required=["id"]) if ws.indicators.exists() else None
+    indicators = read_indicators(ws.indicators) if ws.indicators.exists() else None
     return pool, indicators
 
 
@@ -241,6 +243,11 @@ def search_workspace(workspace: Workspace | Path, *args: Any, **kwargs: Any) -> 
         return search_stage(ws, *args, **kwargs)
 
 
+def seed_list(seeds: int | list[int]) -> list[int]:
+    """Seeds given as a count (0..seeds-1) or as the list itself."""
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+
+
 def check_baselines(baselines: list[str] | tuple[str, ...], knn_k: int = 6) -> list[str]:
     """Baseline selector names, checked before any training: the rule and random always run."""
     for name in baselines:
@@ -254,7 +261,7 @@ def compare_stage(
     ws: Workspace,
     rule: Rule,
     n: int,
-    seeds: int,
+    seeds: int | list[int],
     baselines: list[str] | tuple[str, ...] = (),
     eval_file: Path | None = None,
     preset_name: str | None = None,
@@ -263,8 +270,9 @@ def compare_stage(
     progress: bool = True,
     executor: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rule's top n against random n and baselines over seeds 0..seeds-1; runs saved to
-    compare.parquet and the summary to compare_summary.parquet. The caller holds the lock."""
+    """The rule's top n against random n and baselines over `seeds` (a count: 0..seeds-1, or a
+    list); runs saved to compare.parquet and the summary to compare_summary.parquet. The caller
+    holds the lock."""
     baselines = check_baselines(baselines, knn_k)
     pool, indicators = _pool_and_indicators(ws)
     settings = experiment_settings(ws, eval_file, preset_name)
@@ -281,7 +289,7 @@ def compare_stage(
         for name in ["rule", *baselines]
     }
     evaluate = compare_evaluator(ws, settings.eval_file, settings.config, progress, executor)
-    runs, summary = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
+    runs, summary = compare_selections(pool, rankings, evaluate, seed_list(seeds), n)
     write_parquet(runs, ws.compare)
     write_parquet(summary, ws.compare_summary)
     return runs, summary
@@ -291,7 +299,7 @@ def compare_workspace(
     workspace: Workspace | Path,
     rule: Rule,
     n: int,
-    seeds: int = 5,
+    seeds: int | list[int] = 5,
     baselines: list[str] | tuple[str, ...] = (),
     knn_k: int = 6,
     **kwargs: Any,

@@ -6,6 +6,7 @@ import pandas as pd
 
 from instructmining.report.html import note, table
 from instructmining.report.tables import ReportInputs
+from instructmining.workspace import FILES
 
 SHOWN = 10
 MAX_CHARS = 240
@@ -23,7 +24,7 @@ def render_examples(inputs: ReportInputs) -> str:
         return missing
     ranked = inputs.tables["selection"].sort_values("rank")
     if ranked.empty:
-        return note("selection.parquet is empty")
+        return note(f"{FILES['selection'].name} is empty")
     text = ""
     if inputs.has("pool"):
         pool = inputs.tables["pool"]

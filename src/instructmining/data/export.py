@@ -1,0 +1,86 @@
+"""Selected examples in the layouts fine-tuning tools read: Alpaca, chat messages, ShareGPT.
+
+TRL's SFTTrainer and `tokenizer.apply_chat_template` read `messages`; LLaMA-Factory and axolotl
+read all three. Every record keeps its id, source, and the score and rank it was selected by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from instructmining.errors import UserError
+
+OUTPUT_FORMATS = ("alpaca", "messages", "sharegpt")
+_ALPACA = ["instruction", "input", "output", "system"]
+_SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
+
+
+def _turns(row: dict[str, Any]) -> list[dict[str, str]]:
+    from instructmining.indicators.texts import messages, user_text
+
+    return messages(row["system"], user_text(row["instruction"], row["input"]), row["output"])
+
+
+def _extras(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "source", "score", "rank") if k in row}
+
+
+def check_output_format(output_format: str) -> str:
+    """`output_format` when it is one this module writes; a one-line error otherwise."""
+    if output_format not in OUTPUT_FORMATS:
+        raise UserError(
+            f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}"
+        )
+    return output_format
+
+
+def export_record(row: dict[str, Any], output_format: str) -> dict[str, Any]:
+    """One example (pool columns, maybe score and rank) in `output_format`."""
+    if output_format == "alpaca":
+        return {**_extras(row), **{k: row[k] for k in _ALPACA}}
+    if output_format == "messages":
+        return {**_extras(row), "messages": _turns(row)}
+    if output_format == "sharegpt":
+        turns = [{"from": _SHAREGPT_ROLES[t["role"]], "value": t["content"]} for t in _turns(row)]
+        return {**_extras(row), "conversations": turns}
+    raise UserError(
+        f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}"
+    )
+
+
+def export_records(table: pd.DataFrame, output_format: str = "alpaca") -> Iterator[dict[str, Any]]:
+    """Each row of `table` in `output_format`, with plain Python numbers."""
+    check_output_format(output_format)
+    for row in table.to_dict("records"):
+        if "rank" in row:
+            row["rank"] = int(row["rank"])
+        if "score" in row:
+            row["score"] = None if row["score"] != row["score"] else float(row["score"])
+        yield export_record(row, output_format)
+
+
+def check_push_target(repo_id: str) -> None:
+    """Before any work: `OWNER/NAME`, the `datasets` library and a reachable Hub."""
+    from instructmining.data.hf import require_datasets
+    from instructmining.models.loader import hub_reachable
+
+    owner, _, name = repo_id.partition("/")
+    if not owner or not name or "/" in name:
+        raise UserError(f"--push-to-hub takes OWNER/NAME, not {repo_id!r}")
+    require_datasets()
+    if not hub_reachable():
+        raise UserError(f"--push-to-hub {repo_id}: the Hugging Face Hub cannot be reached")
+
+
+def push_to_hub(path: str, repo_id: str, private: bool = True) -> str:
+    """Upload a written selection (JSON Lines) as a private Hugging Face dataset; its URL."""
+    from instructmining.data.hf import require_datasets
+
+    check_push_target(repo_id)
+    datasets = require_datasets()
+    dataset = datasets.load_dataset("json", data_files=str(path), split="train")
+    dataset.push_to_hub(repo_id, private=private)
+    return f"https://huggingface.co/datasets/{repo_id}"
