@@ -52,7 +52,7 @@ def test_one_row_per_subset_and_seed_plus_baseline(workspace, tiny_config, train
     assert "seed noise" in text and "spread / noise" in text
     # Each run's per-item losses add up to its eval loss (token-weighted mean over the items).
     items = read_parquet(workspace / "runs_items.parquet")
-    assert set(items["eval_set"]) == {"eval"} and len(items) == 7 * items["item_id"].nunique()
+    assert set(items["eval_set"]) == {"fit"} and len(items) == 7 * items["item_id"].nunique()
     per_run = items.groupby(["subset_id", "seed"])[["loss_sum", "tokens"]].sum()
     mean = (per_run["loss_sum"] / per_run["tokens"]).rename("eval_loss")
     joined = runs.set_index(["subset_id", "seed"])["eval_loss"]

@@ -19,7 +19,7 @@ from instructmining.hashing import hash_object
 from instructmining.storage import write_json
 
 BASELINE = "__base__"
-MAIN_EVAL = "eval"  # the evaluation set a rule is fitted on, in the per-item table
+MAIN_EVAL = "fit"  # the evaluation set a rule is fitted on, in the per-item table
 ITEMS = "item_losses"  # a record's per-item losses: {eval set: {id, loss, tokens}}
 ITEM_COLUMNS = ["subset_id", "seed", "config_hash", "eval_set", "item_id", "loss_sum", "tokens"]
 

@@ -81,11 +81,16 @@ class EvalSet(_Strict):
     path: str | list[str]
     format: str = "auto"
     limit: PositiveInt | None = Field(None, description="use the first N items by id")
+    holdout: float | None = Field(
+        None, gt=0, lt=1, description="share of the items held out from the fit (seeded)"
+    )
+    holdout_seed: int = 0
 
 
 class ExperimentsConfig(_Strict):
     eval: EvalSet
-    test_eval: EvalSet | None = None
+    # One test set (named "test") or several by name; compare reports every one.
+    test_eval: EvalSet | dict[str, EvalSet] | None = None
     preset: Literal["cpu-small", "paper"] = "cpu-small"
     overrides: dict[str, Any] = Field(default_factory=dict)
     seeds: list[int] = Field(default_factory=lambda: [0])
@@ -100,6 +105,7 @@ class FitConfig(_Strict):
     model: Literal["ols", "ridge", "lasso", "gbm"] = "ols"
     max_indicators: PositiveInt = 2
     folds: PositiveInt = 5
+    permutations: int = Field(200, ge=0, description="permutation test of CV R² (0: off)")
 
 
 class SelectConfig(_Strict):
@@ -126,6 +132,13 @@ class CompareConfig(_Strict):
     baselines: list[str] = Field(default_factory=list)
 
 
+class OverlapConfig(_Strict):
+    """Pool examples that duplicate evaluation items (exact or MinHash near duplicates)."""
+
+    drop: bool = True
+    threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard threshold")
+
+
 class RunConfig(_Strict):
     """The whole loop; optional sections are skipped when absent."""
 
@@ -140,6 +153,7 @@ class RunConfig(_Strict):
     select: SelectConfig | None = None
     search: SearchConfig | None = None
     compare: CompareConfig | None = None
+    overlap: OverlapConfig = Field(default_factory=OverlapConfig)
     report: bool = True
 
     @field_validator("workspace")

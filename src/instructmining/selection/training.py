@@ -17,8 +17,15 @@ import pandas as pd
 
 from instructmining.data.pool import read_pool
 from instructmining.errors import UserError
+from instructmining.experiments.holdout import HOLDOUT
 from instructmining.rule.model import Rule
-from instructmining.selection.compare import Evaluate, Job, compare_selections, subset_name
+from instructmining.selection.compare import (
+    Comparison,
+    Evaluate,
+    Job,
+    compare_selections,
+    subset_name,
+)
 from instructmining.selection.search import Objective, search_size
 from instructmining.selection.select import score_pool
 from instructmining.selection.selectors import get_selector
@@ -35,6 +42,7 @@ class Settings:
     eval_file: Path
     config: Any  # ExperimentConfig
     test_eval_file: Path | None = None
+    test_evals: dict[str, Path] | None = None  # every recorded test set (held-out items too)
 
 
 def experiment_settings(
@@ -63,8 +71,9 @@ def experiment_settings(
         config = preset(preset_name or "cpu-small")
     else:
         config = preset("cpu-small", **recorded["config"])
-    test = next(iter((recorded.get("test_eval_files") or {}).values()), None)
-    return Settings(Path(eval_file), config, Path(test) if test else None)
+    tests = {k: Path(v) for k, v in (recorded.get("test_eval_files") or {}).items()}
+    first = next((p for k, p in tests.items() if k != HOLDOUT), None)
+    return Settings(Path(eval_file), config, first, tests)
 
 
 def train_jobs(
@@ -127,11 +136,13 @@ def search_objective(
     test_eval: Path | None = None,
     progress: bool = True,
     executor: Any = None,
+    holdout: Path | None = None,
 ) -> Objective:
-    """Eval loss after fine-tuning on the top n of `ranked` (and the loss on `test_eval`,
-    which the search reports but does not optimise)."""
+    """Eval loss after fine-tuning on the top n of `ranked` (and the losses on the held-out
+    items and on `test_eval`, which the search reports but does not optimise)."""
     runs_path = Workspace(Path(workspace)).root / "search_runs.parquet"
-    test_evals = {TEST_EVAL: test_eval} if test_eval is not None else None
+    given = {TEST_EVAL: test_eval, HOLDOUT: holdout}
+    test_evals = {name: path for name, path in given.items() if path is not None} or None
 
     def objective(n: int) -> dict[str, float]:
         ids = tuple(ranked["id"].head(n))
@@ -142,22 +153,38 @@ def search_objective(
         return {
             "eval_loss": found["eval_loss"],
             "test_loss": found.get(f"test_loss__{TEST_EVAL}", math.nan),
+            "holdout_loss": found.get(f"test_loss__{HOLDOUT}", math.nan),
         }
 
     return objective
 
 
 def compare_evaluator(
-    workspace: Path, eval_file: Path, config: Any, progress: bool = True, executor: Any = None
+    workspace: Path,
+    eval_file: Path,
+    config: Any,
+    test_evals: dict[str, Path] | None = None,
+    progress: bool = True,
+    executor: Any = None,
 ) -> Evaluate:
-    """Train comparison jobs into compare_runs.parquet; eval loss per job."""
+    """Train comparison jobs into compare_runs.parquet; each job's loss on each item of every
+    evaluation set (the fit set and every test set)."""
+    from instructmining.experiments import config_hash
+    from instructmining.experiments.records import items_path
+
     runs_path = Path(workspace) / "compare_runs.parquet"
 
-    def evaluate(jobs: list[Job]) -> list[float]:
-        found = train_jobs(
-            workspace, jobs, eval_file, config, runs_path, progress=progress, executor=executor
+    def evaluate(jobs: list[Job]) -> pd.DataFrame:
+        train_jobs(workspace, jobs, eval_file, config, runs_path, test_evals, progress, executor)
+        items = read_parquet(items_path(runs_path))
+        items = items[items["config_hash"] == config_hash(config)]
+        index = pd.DataFrame(
+            [(i, j.subset_id, j.seed) for i, j in enumerate(jobs)],
+            columns=["job", "subset_id", "seed"],
         )
-        return [f["eval_loss"] for f in found]
+        items = items.astype({"subset_id": "string"})
+        index = index.astype({"subset_id": "string"})
+        return index.merge(items, on=["subset_id", "seed"])
 
     return evaluate
 
@@ -209,6 +236,7 @@ def search_workspace(
             test_eval,
             progress,
             executor,
+            (settings.test_evals or {}).get(HOLDOUT),
         )
         found = search_size(
             objective,
@@ -236,9 +264,9 @@ def compare_workspace(
     knn_k: int = 6,
     progress: bool = True,
     executor: Any = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rule's top n against random n and baselines over seeds 0..seeds-1; runs saved to
-    compare.parquet, (runs, summary) returned."""
+) -> Comparison:
+    """The rule's top n against random n and baselines over seeds 0..seeds-1, on the fit set
+    and every recorded test set; saved to compare.parquet and compare_summary.parquet."""
     ws = Workspace(Path(workspace))
     for name in baselines:
         if name in ("rule", "random"):
@@ -260,8 +288,15 @@ def compare_workspace(
             for name in ["rule", *baselines]
         }
         evaluate = compare_evaluator(
-            ws.root, settings.eval_file, settings.config, progress, executor
+            ws.root, settings.eval_file, settings.config, settings.test_evals, progress, executor
         )
-        runs, summary = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
-        write_parquet(runs, ws.compare)
-    return runs, summary
+        found = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
+        write_comparison(ws.root, found)
+    return found
+
+
+def write_comparison(workspace: Path, found: Comparison) -> None:
+    """compare.parquet (runs), compare_summary.parquet and compare_items.parquet."""
+    write_parquet(found.runs, Path(workspace) / "compare.parquet")
+    write_parquet(found.summary, Path(workspace) / "compare_summary.parquet")
+    write_parquet(found.items, Path(workspace) / "compare_items.parquet")
