@@ -36,6 +36,7 @@ class FitTable:
     columns: list[str]
     definitions: dict[str, dict[str, Any]]
     provenance: dict[str, Any]
+    proportions: pd.DataFrame | None = None  # subset_id + each source's share (mixture rule)
 
 
 _RUN_KEY = ["subset_id", "seed", "eval_loss"]
@@ -86,7 +87,21 @@ def load_fit_table(
         "inputs": {"runs": _runs_hash(ok), **inputs},
         "skipped_columns": skipped,
     }
-    return FitTable(table, columns, _definitions(ws.indicators, columns), provenance)
+    return FitTable(
+        table, columns, _definitions(ws.indicators, columns), provenance, _proportions(ws)
+    )
+
+
+def _proportions(ws: Workspace) -> pd.DataFrame | None:
+    """Source shares per subset, where the workspace has subsets and a pool with sources."""
+    from instructmining.rule.mixture import source_proportions
+
+    if not (ws.subsets.exists() and ws.pool.exists()):
+        return None
+    pool = read_parquet(ws.pool)
+    if "source" not in pool.columns:
+        return None
+    return source_proportions(read_parquet(ws.subsets, required=["subset_id", "id"]), pool)
 
 
 def _one_setting(

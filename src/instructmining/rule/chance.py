@@ -1,0 +1,147 @@
+"""Is the fitted rule better than chance? Rank correlation and a permutation test of CV R².
+
+Picking the best of many indicator combinations finds some fit in pure noise, so the winner's
+CV R² is compared with the winners of the same whole search on losses shuffled across subsets
+(the null: indicators carry no information about loss). Selection uses the rule's ranking, so
+the cross-validated Spearman correlation between predicted and measured loss is reported too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from instructmining.hashing import hash_object
+from instructmining.rule.combos import rank_combinations
+from instructmining.rule.regression import Splits, ols_cv_predictions
+from instructmining.storage import write_json
+
+N_PERMUTATIONS = 200
+
+
+def cv_spearman(table: pd.DataFrame, columns: list[str], target: str, splits: Splits) -> float:
+    """Spearman correlation between out-of-fold predicted and measured log loss."""
+    y = table[target].to_numpy(dtype=float)
+    predicted = ols_cv_predictions(table[columns].to_numpy(dtype=float), y, splits)
+    return float(stats.spearmanr(predicted, y).statistic)
+
+
+def _fold_operators(
+    x: np.ndarray, splits: Splits
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per fold, the matrix that maps training losses to out-of-fold predictions (least squares
+    with an intercept), so many shuffled targets are predicted with one product."""
+    ops = []
+    for train, test in splits:
+        a = np.column_stack([np.ones(len(train)), x[train]])
+        b = np.column_stack([np.ones(len(test)), x[test]])
+        ops.append((train, test, b @ np.linalg.pinv(a)))
+    return ops
+
+
+def _best_cv_r2_many(
+    table: pd.DataFrame, combos: list[tuple[str, ...]], ys: np.ndarray, splits: Splits
+) -> np.ndarray:
+    """The highest CV R² over `combos` for each column of `ys` (the `cv` criterion's winner)."""
+    total = ((ys - ys.mean(axis=0)) ** 2).sum(axis=0)
+    best = np.full(ys.shape[1], -np.inf)
+    for combo in combos:
+        predicted = np.empty_like(ys)
+        for train, test, op in _fold_operators(table[list(combo)].to_numpy(dtype=float), splits):
+            predicted[test] = op @ ys[train]
+        best = np.maximum(best, 1 - ((ys - predicted) ** 2).sum(axis=0) / total)
+    return best
+
+
+def _winner_cv_r2(
+    table: pd.DataFrame,
+    combos: list[tuple[str, ...]],
+    y: np.ndarray,
+    target: str,
+    splits: Splits,
+    criterion: str,
+) -> float:
+    shuffled = table.assign(**{target: y})
+    return float(rank_combinations(shuffled, combos, target, splits, criterion).iloc[0]["cv_r2"])
+
+
+def null_distribution(
+    table: pd.DataFrame,
+    combos: list[tuple[str, ...]],
+    target: str,
+    splits: Splits,
+    criterion: str = "cv",
+    n_permutations: int = N_PERMUTATIONS,
+    seed: int = 0,
+    jobs: int = 1,
+) -> np.ndarray:
+    """CV R² of the combination the whole search picks, once per shuffle of the losses."""
+    from joblib import Parallel, delayed
+
+    y = table[target].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    ys = np.column_stack([y[rng.permutation(len(y))] for _ in range(n_permutations)])
+    if criterion in ("cv", "exact"):  # the winner has the highest CV R²: shuffles in blocks
+        blocks = np.array_split(np.arange(n_permutations), max(1, min(jobs, n_permutations)))
+        parts = Parallel(n_jobs=jobs, prefer="threads")(
+            delayed(_best_cv_r2_many)(table, combos, ys[:, b], splits) for b in blocks
+        )
+        return np.concatenate(parts)
+    parts = Parallel(n_jobs=jobs, prefer="threads")(
+        delayed(_winner_cv_r2)(table, combos, ys[:, b], target, splits, criterion)
+        for b in range(n_permutations)
+    )
+    return np.asarray(parts, dtype=float)
+
+
+def permutation_test(
+    table: pd.DataFrame,
+    candidates: list[str],
+    target: str,
+    max_size: int,
+    splits: Splits,
+    observed: float,
+    criterion: str = "cv",
+    exact: bool = False,
+    n_permutations: int = N_PERMUTATIONS,
+    seed: int = 0,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+) -> dict[str, float | int]:
+    """p-value of the observed CV R² against the whole search rerun on shuffled losses:
+    (1 + shuffles whose winner reaches it) / (1 + shuffles). Cached by content in `cache_dir`."""
+    combos = (
+        [tuple(candidates)]
+        if exact
+        else [c for k in range(1, max_size + 1) for c in itertools.combinations(candidates, k)]
+    )
+    key = hash_object(
+        [
+            table[[target, *candidates]].to_numpy(dtype=float).tolist(),
+            combos,
+            criterion,
+            [t.tolist() for _, t in splits],
+            n_permutations,
+            seed,
+        ]
+    )
+    cached = Path(cache_dir) / "permutations" / f"{key}.json" if cache_dir else None
+    if cached is not None and cached.exists():
+        null = np.asarray(json.loads(cached.read_text(encoding="utf-8")), dtype=float)
+    else:
+        null = null_distribution(
+            table, combos, target, splits, criterion, n_permutations, seed, jobs
+        )
+        if cached is not None:
+            write_json(null.tolist(), cached)
+    return {
+        "permutation_p": float((1 + np.sum(null >= observed - 1e-12)) / (1 + len(null))),
+        "permutations": int(len(null)),
+        "null_cv_r2_median": float(np.median(null)),
+        "null_cv_r2_q95": float(np.quantile(null, 0.95)),
+    }
