@@ -13,6 +13,7 @@ import typer
 from instructmining.cli import (
     experiment,  # noqa: F401
     indicators,  # noqa: F401
+    overlap,  # noqa: F401
     pool,  # noqa: F401  (each import registers its commands)
     report,  # noqa: F401
     rule,  # noqa: F401
