@@ -63,6 +63,18 @@ def _default_indicators(folder: Path, given: Path | None) -> Path | None:
     return found if found.exists() else None
 
 
+def _warn_if_chance(rule: Any, selector: str, force: bool) -> None:
+    from instructmining.rule.verdict import selection_warning
+
+    if rule is None or selector not in ("rule", "mixture"):
+        return
+    message = selection_warning(rule.model, rule.info)
+    if message and rule.model == "published":
+        typer.echo(message)  # exempt: a note, not a warning
+    elif message and not force:
+        typer.echo(message, err=True)
+
+
 @app.command("select")
 def select(
     pool_file: Annotated[Path, typer.Argument(help="Pool table (pool.parquet) or example file.")],
@@ -84,6 +96,9 @@ def select(
     embedder: EmbedderOpt = None,
     k: KOpt = None,
     device: DeviceOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="No warning for a rule not better than chance.")
+    ] = False,
 ) -> None:
     """Score every pool example and keep the top N (lowest predicted log loss first)."""
     from instructmining.rule import load_rule
@@ -101,6 +116,7 @@ def select(
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
+    _warn_if_chance(loaded, selector, force)
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     options = indicator_options(loaded, **models, embedder=embedder, k=k, device=device)
     indicators_file = _default_indicators(pool_file.parent, indicators_file)

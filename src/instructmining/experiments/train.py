@@ -156,8 +156,7 @@ def finetune_and_evaluate(
             on_step(0, 0, "evaluating the base model")
         with warm.base_weights():
             items = {
-                n: evaluate_items(warm, e, config.eval_batch_size)
-                for n, e in encoded_evals.items()
+                n: evaluate_items(warm, e, config.eval_batch_size) for n, e in encoded_evals.items()
             }
     losses = {n: sum(sums) / max(sum(counts), 1) for n, (sums, counts) in items.items()}
     eval_loss = losses.pop("")

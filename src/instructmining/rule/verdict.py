@@ -108,3 +108,21 @@ def rule_verdict(
         intervals,
         info.get("eval_agreement"),
     )
+
+
+def selection_warning(model: str, info: Mapping[str, Any]) -> str | None:
+    """What `select` prints before applying a rule: a note for published rules (fitted
+    elsewhere, exempt), a warning for a fitted rule not shown better than chance, else None."""
+    if model == "published":
+        return (
+            "note: a published rule (fitted on the paper's runs, not here): no permutation "
+            "test applies to it"
+        )
+    fit = info.get("fit", {})
+    p, cv_r2 = fit.get("permutation_p"), fit.get("cv_r2")
+    if better_than_chance(p, cv_r2):
+        return None
+    return (
+        f"warning: this rule is not shown better than chance (permutation p = {_num(p, '.3g')}, "
+        f"CV R² = {_num(cv_r2)}); its selection may be no better than random (--force silences)"
+    )

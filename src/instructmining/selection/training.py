@@ -271,7 +271,7 @@ def compare_workspace(
     for name in baselines:
         if name in ("rule", "random"):
             raise UserError(f"--baselines: {name} is always compared")
-        get_selector(name, knn_k=knn_k)  # an unknown name fails before any training
+        get_selector(name, rule=rule, knn_k=knn_k)  # an unknown name fails before training
     with ws.lock():
         pool, indicators = _pool_and_indicators(ws)
         settings = experiment_settings(ws.root, eval_file, preset_name)
