@@ -204,9 +204,13 @@ def compare(
     rule: RuleOpt = None,
     seeds: Annotated[int, typer.Option(help="Seeds 0..S-1 (selection and training).")] = 5,
     baselines: Annotated[
-        str, typer.Option(help="Comma-separated: ifd, reward, length, ppl, mtld, knn.")
+        str, typer.Option(help="Comma-separated: mixture, ifd, reward, length, ppl, mtld, knn.")
     ] = "",
     eval_file: EvalOpt = None,
+    test_eval: Annotated[
+        list[str] | None,
+        typer.Option(help="Test set NAME=FILE, repeatable (default: the workspace's)."),
+    ] = None,
     preset: PresetOpt = None,
     lm: LmOpt = None,
     reward_model: RewardOpt = None,
@@ -216,12 +220,15 @@ def compare(
     device: DeviceOpt = None,
 ) -> None:
     """Eval loss of the rule's top n against random n and single-indicator baselines."""
+    from instructmining.cli.experiment import _test_evals
+    from instructmining.rule.verdict import rule_verdict
     from instructmining.selection.training import compare_workspace
 
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
     names = [b.strip() for b in baselines.split(",") if b.strip()]
-    _, summary = compare_workspace(
+    found = compare_workspace(
+        test_evals=_test_evals(test_eval or []),
         workspace,
         loaded,
         n,
@@ -232,10 +239,24 @@ def compare(
         options=options,
         knn_k=k or 6,
     )
-    print_table(
-        summary,
-        f"Eval loss of {n} examples per selection over {seeds} seeds "
-        "(diff = rule - selector, 95% CI; negative favours the rule)",
-        {c: ".4f" for c in ("mean", "sd", "diff", "diff_low", "diff_high")} | {"p": ".2g"},
+    print_comparison(found.summary, n, seeds)
+    console.print(
+        f"[bold]verdict:[/] {rule_verdict(loaded.info, found.summary.to_dict('records'))}"
     )
     console.print(f"wrote {workspace / 'compare.parquet'}")
+
+
+def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
+    """One table per evaluation set, both intervals of each difference named."""
+    from instructmining.selection.compare import BOOT_METHOD
+
+    columns = ["selector", "runs", "mean", "sd", "diff", "diff_low", "diff_high", "p"]
+    columns += [c for c in ("boot_low", "boot_high") if c in summary.columns]
+    for eval_set, rows in summary.groupby("eval_set", sort=False):
+        print_table(
+            rows[[c for c in columns if c in rows.columns]],
+            f"Eval loss on {eval_set}: {n} examples per selection, {seeds} seeds; diff = rule - "
+            f"selector (negative favours the rule); diff_low/high: 95% CI, paired t over seeds; "
+            f"boot_low/high: 95% CI, {BOOT_METHOD}",
+            {c: ".4f" for c in columns[2:] if c != "p"} | {"p": ".2g"},
+        )

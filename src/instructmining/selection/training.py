@@ -264,6 +264,7 @@ def compare_workspace(
     knn_k: int = 6,
     progress: bool = True,
     executor: Any = None,
+    test_evals: dict[str, Path] | None = None,
 ) -> Comparison:
     """The rule's top n against random n and baselines over seeds 0..seeds-1, on the fit set
     and every recorded test set; saved to compare.parquet and compare_summary.parquet."""
@@ -275,6 +276,10 @@ def compare_workspace(
     with ws.lock():
         pool, indicators = _pool_and_indicators(ws)
         settings = experiment_settings(ws.root, eval_file, preset_name)
+        tests = {**(settings.test_evals or {}), **(test_evals or {})}
+        for path in tests.values():
+            if not Path(path).is_file():
+                raise UserError(f"{path}: no such evaluation file")
         rankings = {
             name: score_pool(
                 pool,
@@ -288,7 +293,7 @@ def compare_workspace(
             for name in ["rule", *baselines]
         }
         evaluate = compare_evaluator(
-            ws.root, settings.eval_file, settings.config, settings.test_evals, progress, executor
+            ws.root, settings.eval_file, settings.config, tests or None, progress, executor
         )
         found = compare_selections(pool, rankings, evaluate, list(range(seeds)), n)
         write_comparison(ws.root, found)
