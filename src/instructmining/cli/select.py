@@ -228,7 +228,6 @@ def compare(
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     found = compare_workspace(
-        test_evals=_test_evals(test_eval or []),
         workspace,
         loaded,
         n,
@@ -238,6 +237,7 @@ def compare(
         preset_name=preset,
         options=options,
         knn_k=k or 6,
+        test_evals=_test_evals(test_eval or []),
     )
     print_comparison(found.summary, n, seeds)
     console.print(
