@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from instructmining.errors import UserError
+from instructmining.experiments.holdout import HOLDOUT
 from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
 from instructmining.pipeline.stages import is_done, mark_done
@@ -75,8 +76,8 @@ class Pipeline:
 
     def run(self) -> PipelineResult:
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("pool", self.pool),
             ("evaluation sets", self.eval_sets),
+            ("pool", self.pool),
             ("indicators", self.indicators),
             ("subsets", self.subsets),
             ("experiments", self.experiments),
@@ -122,7 +123,8 @@ class Pipeline:
         ),
         "report": (
             ("pool.parquet", "indicators.parquet", "runs.parquet", "rule.json")
-            + ("search.parquet", "compare.parquet", "selection.parquet"),
+            + ("search.parquet", "compare.parquet", "compare_summary.parquet")
+            + ("selection.parquet", "overlap.json"),
             ("report.html",),
         ),
     }
@@ -153,7 +155,15 @@ class Pipeline:
 
         cfg = self.cfg.pool
         files = [(f, _paths(f.path, self.base)) for f in cfg.files]
-        inputs = hash_object([cfg.model_dump(), [_files_hash(paths) for _, paths in files]])
+        evals = self._eval_tables()
+        inputs = hash_object(
+            [
+                cfg.model_dump(),
+                [_files_hash(paths) for _, paths in files],
+                self.cfg.overlap.model_dump(),
+                _files_hash(list(evals.values())),
+            ]
+        )
         if is_done(self.ws.root, "pool", inputs, [self.ws.pool]):
             console.print(f"up to date: {self.ws.pool}")
             return
@@ -167,12 +177,42 @@ class Pipeline:
             )
             frames.append(built.pool)
         pool = pd.concat(frames, ignore_index=True).drop_duplicates("id")
+        pool = self._without_contamination(pool, evals)
         pool = _cap_per_source(pool, cfg.per_source, cfg.seed)
         write_pool(pool, self.ws.pool)
         mark_done(self.ws.root, "pool", inputs, examples=len(pool))
         counts = pool["source"].value_counts().sort_index()
         per_source = ", ".join(f"{source} {n}" for source, n in counts.items())
         console.print(f"pool: {len(pool)} examples: {per_source}")
+
+    def _eval_tables(self) -> dict[str, Path]:
+        """Every evaluation table (the whole fit set, held-out part included, and test sets)."""
+        tables = {"eval": self.ws.root / "eval.parquet"}
+        tables.update({name: path for name, path in self.test_paths.items() if name != HOLDOUT})
+        return tables
+
+    def _without_contamination(self, pool: pd.DataFrame, evals: dict[str, Path]) -> pd.DataFrame:
+        """Pool examples that repeat an evaluation item are counted in overlap.json and dropped
+        (unless overlap.drop is off): training on them teaches the answers the loss measures."""
+        from instructmining.data import read_examples
+        from instructmining.data.overlap import drop_overlap, find_overlap, overlap_counts
+
+        cfg = self.cfg.overlap
+        found = find_overlap(
+            pool, {n: read_examples(p) for n, p in evals.items()}, threshold=cfg.threshold
+        )
+        counts = overlap_counts(pool, found)
+        write_parquet(found, self.ws.root / "overlap.parquet")
+        write_json(
+            {**counts, "threshold": cfg.threshold, "dropped": cfg.drop},
+            self.ws.root / "overlap.json",
+        )
+        console.print(
+            f"overlap with evaluation sets: {counts['contaminated']} of {len(pool)} pool examples "
+            f"({counts['exact']} exact, {counts['near']} near duplicates)"
+            + (", dropped" if cfg.drop and counts["contaminated"] else "")
+        )
+        return drop_overlap(pool, found) if cfg.drop else pool
 
     def _eval_table(self, spec: EvalSet, name: str) -> Path:
         from instructmining.data import read_examples, write_pool
@@ -192,9 +232,27 @@ class Pipeline:
         return target
 
     def eval_sets(self) -> None:
+        from instructmining.experiments.holdout import write_holdout
+
         exp = self.cfg.experiments
         self.eval_path = self._eval_table(exp.eval, "eval")
-        self.test_path = self._eval_table(exp.test_eval, "test_eval") if exp.test_eval else None
+        tests = exp.test_eval if isinstance(exp.test_eval, dict) else {"test": exp.test_eval}
+        self.test_paths = {
+            name: self._eval_table(spec, "test_eval" if name == "test" else f"test_eval_{name}")
+            for name, spec in tests.items()
+            if spec is not None
+        }
+        if exp.eval.holdout:
+            self.eval_path, self.test_paths[HOLDOUT] = write_holdout(
+                self.ws.root, self.eval_path, exp.eval.holdout, exp.eval.holdout_seed
+            )
+            held = len(read_parquet(self.test_paths[HOLDOUT]))
+            console.print(f"held out {held} of the fit set's items (seed {exp.eval.holdout_seed})")
+
+    @property
+    def test_path(self) -> Path | None:
+        """The first test set that is not the held-out part (search reports it)."""
+        return next((p for n, p in self.test_paths.items() if n != HOLDOUT), None)
 
     def indicator_options(self):  # noqa: ANN201 - IndicatorOptions, imported lazily
         from instructmining.indicators import IndicatorOptions
@@ -260,7 +318,7 @@ class Pipeline:
 
         exp = self.cfg.experiments
         config = self.experiment_config()
-        tests = {"test": self.test_path} if self.test_path else None
+        tests = self.test_paths or None
         save_settings(self.ws.root, self.eval_path, config, exp.seeds, tests)
         subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
         repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
@@ -276,8 +334,10 @@ class Pipeline:
         console.print(summarize(runs))
 
     def fit(self) -> None:
+        from instructmining.cli.rule import evidence_lines
         from instructmining.experiments import config_hash
         from instructmining.rule import fit_rule, load_fit_table
+        from instructmining.rule.verdict import rule_verdict
 
         cfg = self.cfg.fit
         data = load_fit_table(self.ws.root, config_hash=config_hash(self.experiment_config()))
@@ -288,16 +348,22 @@ class Pipeline:
             max_indicators=cfg.max_indicators,
             folds=cfg.folds,
             name="rule",
+            permutations=cfg.permutations,
+            jobs=2,
+            cache_dir=self.ws.cache,
         )
         write_json(result.rule.to_dict(), self.ws.rule)
         console.print(f"rule: {result.rule.describe()}")
+        for line in evidence_lines(result.rule.info):
+            console.print(line)
+        console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}")
 
     def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
         from instructmining.rule import load_rule
         from instructmining.selection import score_pool
         from instructmining.selection.select import indicator_options
 
-        rule = load_rule(self.ws.rule) if selector == "rule" else None
+        rule = load_rule(self.ws.rule) if selector in ("rule", "mixture") else None
         cfg = self.cfg.indicators
         return score_pool(
             read_parquet(self.ws.pool),
@@ -339,6 +405,7 @@ class Pipeline:
             self.experiment_config(),
             test_eval=self.test_path,
             executor=self.executor,
+            holdout=self.test_paths.get(HOLDOUT),
         )
         trials = search_size(
             objective,
@@ -353,8 +420,11 @@ class Pipeline:
         console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}")
 
     def compare(self) -> None:
+        from instructmining.cli.select import print_comparison
+        from instructmining.rule import load_rule
+        from instructmining.rule.verdict import rule_verdict
         from instructmining.selection import compare_selections
-        from instructmining.selection.training import compare_evaluator
+        from instructmining.selection.training import compare_evaluator, write_comparison
 
         cfg = self.cfg.compare
         if cfg is None:
@@ -362,13 +432,19 @@ class Pipeline:
             return
         rankings = {name: self._ranking(name) for name in ["rule", *cfg.baselines]}
         evaluate = compare_evaluator(
-            self.ws.root, self.eval_path, self.experiment_config(), executor=self.executor
+            self.ws.root,
+            self.eval_path,
+            self.experiment_config(),
+            self.test_paths or None,
+            executor=self.executor,
         )
-        runs, summary = compare_selections(
+        found = compare_selections(
             read_parquet(self.ws.pool), rankings, evaluate, list(range(cfg.seeds)), cfg.n
         )
-        write_parquet(runs, self.ws.compare)
-        write_parquet(summary, self.ws.root / "compare_summary.parquet")
+        write_comparison(self.ws.root, found)
+        print_comparison(found.summary, cfg.n, cfg.seeds)
+        intervals = found.summary.to_dict("records")
+        console.print(f"[bold]verdict:[/] {rule_verdict(load_rule(self.ws.rule).info, intervals)}")
 
     def report(self) -> None:
         from instructmining.report import build_report

@@ -19,26 +19,52 @@ def rule_formula(rule_path) -> str:  # noqa: ANN001 - a Path to rule.json
 
 
 def final_message(result: PipelineResult, seconds: float) -> str:
-    """What a user reads last: rule, comparison with intervals, report path and time taken."""
+    """What a user reads last: the verdict, rule, comparison per evaluation set with both
+    intervals, report path and time taken."""
+    from instructmining.rule.verdict import rule_verdict
+
     lines = [f"workspace: {result.workspace}"]
-    if result.rule.exists():
-        lines.append(f"fitted rule: {rule_formula(result.rule)}")
-        cv = load_rule(result.rule).info.get("fit", {}).get("cv_r2")
-        if cv is not None:
-            lines.append(f"  cross-validated R²: {cv:.3f}")
     summary = result.comparison
+    intervals = summary.to_dict(orient="records") if summary is not None else None
+    if result.rule.exists():
+        info = load_rule(result.rule).info
+        lines.append(f"verdict: {rule_verdict(info, intervals)}")
+        lines.append(f"fitted rule: {rule_formula(result.rule)}")
+        fit = info.get("fit", {})
+        figures = [
+            f"{label} {fit[key]:{fmt}}"
+            for key, label, fmt in (
+                ("cv_r2", "cross-validated R²", ".3f"),
+                ("cv_spearman", "CV Spearman", ".3f"),
+                ("permutation_p", "permutation p", ".3g"),
+            )
+            if fit.get(key) is not None
+        ]
+        if info.get("mixture"):
+            figures.append(f"mixture rule CV R² {info['mixture']['cv_r2']:.3f}")
+        if figures:
+            lines.append(f"  {'; '.join(figures)}")
     if summary is not None and not summary.empty:
-        lines.append("selected vs others (eval loss, mean ± sd over seeds; diff = rule - other):")
-        for row in summary.to_dict(orient="records"):
-            spread = f"{row['mean']:.4f} ± {row['sd']:.4f} ({row['runs']} runs)"
-            text = f"  {row['selector']:<8} {spread}"
-            if row["selector"] != "rule" and row.get("diff") == row.get("diff"):
-                text += (
-                    f"; diff {row['diff']:+.4f}, 95% CI [{row['diff_low']:+.4f}, "
-                    f"{row['diff_high']:+.4f}] ({row['method']})"
-                )
-            lines.append(text)
+        lines.append(
+            "selected vs others (eval loss, mean ± sd over seeds; diff = rule - other, 95% CIs: "
+            "t = paired t over seeds, boot = paired bootstrap over items and seeds):"
+        )
+        if "eval_set" not in summary.columns:
+            summary = summary.assign(eval_set="fit")
+        for eval_set, rows in summary.groupby("eval_set", sort=False):
+            lines.append(f" on {eval_set}:")
+            for row in rows.to_dict(orient="records"):
+                lines.append(_comparison_line(row))
     if result.report is not None:
         lines.append(f"report: {result.report.resolve()}")
     lines.append(f"finished in {seconds / 60:.1f} min")
     return "\n".join(lines)
+
+
+def _comparison_line(row: dict) -> str:
+    text = f"  {row['selector']:<8} {row['mean']:.4f} ± {row['sd']:.4f} ({row['runs']} runs)"
+    if row["selector"] != "rule" and row.get("diff") == row.get("diff"):
+        text += f"; diff {row['diff']:+.4f}, t [{row['diff_low']:+.4f}, {row['diff_high']:+.4f}]"
+        if row.get("boot_low") == row.get("boot_low") and "boot_low" in row:
+            text += f", boot [{row['boot_low']:+.4f}, {row['boot_high']:+.4f}]"
+    return text
