@@ -83,7 +83,7 @@ def _report(result: FitResult, table_info: dict) -> None:
         {"cv_r2": ".3f", "r2": ".3f"},
     )
     for line in evidence_lines(result.rule.info):
-        console.print(line)
+        console.print(line, soft_wrap=True)
 
 
 def evidence_lines(info: dict) -> list[str]:
@@ -174,4 +174,4 @@ def fit(
     _report(result, data.provenance)
     console.print(f"rule ({result.rule.model}): {result.rule.describe()}")
     console.print(f"wrote {output}")
-    console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}")
+    console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}", soft_wrap=True)

@@ -240,9 +240,8 @@ def compare(
         test_evals=_test_evals(test_eval or []),
     )
     print_comparison(found.summary, n, seeds)
-    console.print(
-        f"[bold]verdict:[/] {rule_verdict(loaded.info, found.summary.to_dict('records'))}"
-    )
+    verdict = rule_verdict(loaded.info, found.summary.to_dict("records"))
+    console.print(f"[bold]verdict:[/] {verdict}", soft_wrap=True)
     console.print(f"wrote {workspace / 'compare.parquet'}")
 
 
@@ -252,11 +251,15 @@ def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
 
     columns = ["selector", "runs", "mean", "sd", "diff", "diff_low", "diff_high", "p"]
     columns += [c for c in ("boot_low", "boot_high") if c in summary.columns]
+    console.print(
+        f"{n} examples per selection, {seeds} seeds; diff = rule - selector (negative favours "
+        f"the rule); diff_low/diff_high: 95% CI, paired t over seeds; boot_low/boot_high: 95% "
+        f"CI, {BOOT_METHOD}",
+        soft_wrap=True,
+    )
     for eval_set, rows in summary.groupby("eval_set", sort=False):
         print_table(
             rows[[c for c in columns if c in rows.columns]],
-            f"Eval loss on {eval_set}: {n} examples per selection, {seeds} seeds; diff = rule - "
-            f"selector (negative favours the rule); diff_low/high: 95% CI, paired t over seeds; "
-            f"boot_low/high: 95% CI, {BOOT_METHOD}",
+            f"Eval loss on {eval_set}",
             {c: ".4f" for c in columns[2:] if c != "p"} | {"p": ".2g"},
         )

@@ -355,8 +355,8 @@ class Pipeline:
         write_json(result.rule.to_dict(), self.ws.rule)
         console.print(f"rule: {result.rule.describe()}")
         for line in evidence_lines(result.rule.info):
-            console.print(line)
-        console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}")
+            console.print(line, soft_wrap=True)
+        console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}", soft_wrap=True)
 
     def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
         from instructmining.rule import load_rule
@@ -444,7 +444,8 @@ class Pipeline:
         write_comparison(self.ws.root, found)
         print_comparison(found.summary, cfg.n, cfg.seeds)
         intervals = found.summary.to_dict("records")
-        console.print(f"[bold]verdict:[/] {rule_verdict(load_rule(self.ws.rule).info, intervals)}")
+        verdict = rule_verdict(load_rule(self.ws.rule).info, intervals)
+        console.print(f"[bold]verdict:[/] {verdict}", soft_wrap=True)
 
     def report(self) -> None:
         from instructmining.report import build_report

@@ -85,10 +85,13 @@ def train_jobs(
     test_evals: dict[str, Path] | None = None,
     progress: bool = True,
     executor: Any = None,
+    items: list[pd.DataFrame] | None = None,
 ) -> list[dict[str, float]]:
     """Fine-tune every job (one experiments call per seed); eval_loss (NaN if the run failed)
-    and each test_loss__<name> per job, in order."""
+    and each test_loss__<name> per job, in order. Each seed's per-item losses (job index,
+    eval_set, item_id, loss_sum, tokens) are appended to `items` when it is given."""
     from instructmining.experiments import config_hash, run_experiments
+    from instructmining.experiments.records import items_path
 
     wanted = config_hash(config)
     results: dict[tuple[str, int], dict[str, float]] = {}
@@ -111,7 +114,18 @@ def train_jobs(
         )
         for job in mine:
             results[(job.subset_id, seed)] = _loss(runs, job.subset_id, seed, wanted)
+        if items is not None:  # the items table holds this call's subsets only: read it now
+            items.append(_job_items(read_parquet(items_path(runs_path)), jobs, seed, wanted))
     return [results[(j.subset_id, j.seed)] for j in jobs]
+
+
+def _job_items(found: pd.DataFrame, jobs: list[Job], seed: int, wanted: str) -> pd.DataFrame:
+    index = pd.DataFrame(
+        [(i, j.subset_id, j.seed) for i, j in enumerate(jobs) if j.seed == seed],
+        columns=["job", "subset_id", "seed"],
+    ).astype({"subset_id": "string"})
+    found = found[found["config_hash"] == wanted].astype({"subset_id": "string"})
+    return index.merge(found, on=["subset_id", "seed"])
 
 
 def _loss(runs: pd.DataFrame, subset_id: str, seed: int, wanted_config: str) -> dict[str, float]:
@@ -169,22 +183,14 @@ def compare_evaluator(
 ) -> Evaluate:
     """Train comparison jobs into compare_runs.parquet; each job's loss on each item of every
     evaluation set (the fit set and every test set)."""
-    from instructmining.experiments import config_hash
-    from instructmining.experiments.records import items_path
-
     runs_path = Path(workspace) / "compare_runs.parquet"
 
     def evaluate(jobs: list[Job]) -> pd.DataFrame:
-        train_jobs(workspace, jobs, eval_file, config, runs_path, test_evals, progress, executor)
-        items = read_parquet(items_path(runs_path))
-        items = items[items["config_hash"] == config_hash(config)]
-        index = pd.DataFrame(
-            [(i, j.subset_id, j.seed) for i, j in enumerate(jobs)],
-            columns=["job", "subset_id", "seed"],
+        items: list[pd.DataFrame] = []
+        train_jobs(
+            workspace, jobs, eval_file, config, runs_path, test_evals, progress, executor, items
         )
-        items = items.astype({"subset_id": "string"})
-        index = index.astype({"subset_id": "string"})
-        return index.merge(items, on=["subset_id", "seed"])
+        return pd.concat(items, ignore_index=True)
 
     return evaluate
 
