@@ -12,11 +12,11 @@ from scipy import stats
 
 from instructmining.rule import fit_rule
 from instructmining.rule.chance import (
-    _best_cv_r2_many,
-    _winner_cv_r2,
+    _winners_cv_r2,
     null_distribution,
     permutation_test,
 )
+from instructmining.rule.combos import rank_combinations
 from instructmining.rule.mixture import fit_mixture, mixture_scores, source_proportions
 from instructmining.rule.regression import cv_splits
 
@@ -42,7 +42,7 @@ def test_pure_noise_gives_roughly_uniform_p_values():
         y = np.random.default_rng(1000 + seed).normal(size=len(table))
         table["log_eval_loss"] = y
         splits, _ = cv_splits(len(table), 5)
-        observed = _best_cv_r2_many(table, combos, y[:, None], splits)[0]  # the search's winner
+        observed = _winners_cv_r2(table, combos, y[:, None], splits, "cv")[0]  # the winner
         found = permutation_test(table, CANDIDATES, "log_eval_loss", 2, splits, observed, seed=seed)
         ps.append(found["permutation_p"])
     ps = np.array(ps)
@@ -50,18 +50,21 @@ def test_pure_noise_gives_roughly_uniform_p_values():
     assert 0.3 < ps.mean() < 0.7 and (ps < 0.05).mean() < 0.2
 
 
-def test_fast_null_matches_the_search_itself():
-    """The vectorised null (cv criterion) equals rerunning rank_combinations per shuffle."""
+@pytest.mark.parametrize("criterion", ["cv", "cv-1se", "paper"])
+def test_fast_null_matches_the_search_itself(criterion):
+    """The vectorised null equals rerunning rank_combinations (statsmodels) per shuffle."""
     table = subset_table(24, seed=3)
+    table["log_eval_loss"] += np.random.default_rng(0).normal(0, 0.03, len(table))
     splits, _ = cv_splits(len(table), 5)
     combos = [("reward",), ("mtld",), ("ppl",), ("reward", "mtld"), ("mtld", "ppl")]
-    fast = null_distribution(table, combos, "log_eval_loss", splits, "cv", 6, seed=2, jobs=2)
+    fast = null_distribution(table, combos, "log_eval_loss", splits, criterion, 8, seed=2, jobs=2)
     rng = np.random.default_rng(2)
     y = table["log_eval_loss"].to_numpy()
-    slow = [
-        _winner_cv_r2(table, combos, y[rng.permutation(len(y))], "log_eval_loss", splits, "cv")
-        for _ in range(6)
-    ]
+    slow = []
+    for _ in range(8):
+        shuffled = table.assign(log_eval_loss=y[rng.permutation(len(y))])
+        ranked = rank_combinations(shuffled, combos, "log_eval_loss", splits, criterion)
+        slow.append(ranked.iloc[0]["cv_r2"])
     np.testing.assert_allclose(fast, slow, rtol=1e-8, atol=1e-10)
 
 

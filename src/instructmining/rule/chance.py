@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from instructmining.hashing import hash_object
-from instructmining.rule.combos import rank_combinations
+from instructmining.rule.combos import ALPHA
 from instructmining.rule.regression import Splits, ols_cv_predictions
 from instructmining.storage import write_json
 
@@ -44,30 +44,57 @@ def _fold_operators(
     return ops
 
 
-def _best_cv_r2_many(
-    table: pd.DataFrame, combos: list[tuple[str, ...]], ys: np.ndarray, splits: Splits
-) -> np.ndarray:
-    """The highest CV R² over `combos` for each column of `ys` (the `cv` criterion's winner)."""
+def _combo_scores(
+    table: pd.DataFrame, combo: tuple[str, ...], ys: np.ndarray, splits: Splits
+) -> dict[str, np.ndarray]:
+    """The scores `rank_combinations` ranks by, for one combination and every column of `ys`:
+    CV R², fold MSE and its standard error, in-sample R² and the largest coefficient p-value."""
+    x = table[list(combo)].to_numpy(dtype=float)
+    n, k = x.shape
+    predicted = np.empty_like(ys)
+    for train, test, op in _fold_operators(x, splits):
+        predicted[test] = op @ ys[train]
     total = ((ys - ys.mean(axis=0)) ** 2).sum(axis=0)
-    best = np.full(ys.shape[1], -np.inf)
-    for combo in combos:
-        predicted = np.empty_like(ys)
-        for train, test, op in _fold_operators(table[list(combo)].to_numpy(dtype=float), splits):
-            predicted[test] = op @ ys[train]
-        best = np.maximum(best, 1 - ((ys - predicted) ** 2).sum(axis=0) / total)
-    return best
+    per_fold = np.array([((ys[t] - predicted[t]) ** 2).mean(axis=0) for _, t in splits])
+    design = np.column_stack([np.ones(n), x])
+    inverse = np.linalg.pinv(design.T @ design)
+    beta = inverse @ design.T @ ys
+    rss = ((ys - design @ beta) ** 2).sum(axis=0)
+    dof = n - k - 1
+    se = np.sqrt(np.outer(np.diag(inverse)[1:], rss / dof))
+    p = 2 * stats.t.sf(np.abs(beta[1:] / se), dof)
+    return {
+        "cv_r2": 1 - ((ys - predicted) ** 2).sum(axis=0) / total,
+        "cv_mse": per_fold.mean(axis=0),
+        "cv_mse_se": per_fold.std(axis=0, ddof=1) / np.sqrt(len(splits)),
+        "r2": 1 - rss / total,
+        "max_p": p.max(axis=0),
+        "size": np.full(ys.shape[1], float(k)),
+    }
 
 
-def _winner_cv_r2(
+def _winners_cv_r2(
     table: pd.DataFrame,
     combos: list[tuple[str, ...]],
-    y: np.ndarray,
-    target: str,
+    ys: np.ndarray,
     splits: Splits,
     criterion: str,
-) -> float:
-    shuffled = table.assign(**{target: y})
-    return float(rank_combinations(shuffled, combos, target, splits, criterion).iloc[0]["cv_r2"])
+) -> np.ndarray:
+    """CV R² of the combination the criterion picks, for every column of `ys` at once, in the
+    order `rank_combinations` uses (the tests hold it against that function)."""
+    found = [_combo_scores(table, c, ys, splits) for c in combos]
+    score = {key: np.stack([f[key] for f in found]) for key in found[0]}  # (combos, shuffles)
+    cols = np.arange(ys.shape[1])
+    if criterion in ("cv", "exact"):
+        return score["cv_r2"].max(axis=0)
+    if criterion == "cv-1se":  # the fewest indicators within one SE of the best, then CV R²
+        best = score["cv_mse"].argmin(axis=0)
+        within = score["cv_mse"] <= score["cv_mse"][best, cols] + score["cv_mse_se"][best, cols]
+        key = np.where(within, score["size"] * 1e6 - score["cv_r2"], np.inf)
+    else:  # paper: all coefficients significant first, then the highest R², then smallest p
+        first = np.where(score["max_p"] < ALPHA, 0.0, 1e6)
+        key = first - score["r2"] * 1e3 + score["max_p"] * 1e-6
+    return score["cv_r2"][key.argmin(axis=0), cols]
 
 
 def null_distribution(
@@ -86,17 +113,11 @@ def null_distribution(
     y = table[target].to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     ys = np.column_stack([y[rng.permutation(len(y))] for _ in range(n_permutations)])
-    if criterion in ("cv", "exact"):  # the winner has the highest CV R²: shuffles in blocks
-        blocks = np.array_split(np.arange(n_permutations), max(1, min(jobs, n_permutations)))
-        parts = Parallel(n_jobs=jobs, prefer="threads")(
-            delayed(_best_cv_r2_many)(table, combos, ys[:, b], splits) for b in blocks
-        )
-        return np.concatenate(parts)
+    blocks = np.array_split(np.arange(n_permutations), max(1, min(jobs, n_permutations)))
     parts = Parallel(n_jobs=jobs, prefer="threads")(
-        delayed(_winner_cv_r2)(table, combos, ys[:, b], target, splits, criterion)
-        for b in range(n_permutations)
+        delayed(_winners_cv_r2)(table, combos, ys[:, b], splits, criterion) for b in blocks
     )
-    return np.asarray(parts, dtype=float)
+    return np.concatenate(parts)
 
 
 def permutation_test(
