@@ -44,3 +44,19 @@ def test_write_holdout_records_the_split(tmp_path):
     assert list(fit["id"]) == record["fit_ids"] and list(held["id"]) == record["holdout_ids"]
     assert record["fraction"] == 0.3 and record["seed"] == 1
     assert not set(fit["id"]) & set(held["id"])
+
+
+def test_experiment_cli_holds_items_out_of_the_fit_set(workspace, tiny_model):
+    from instructmining.cli import main
+
+    args = ["experiment", str(workspace), "--eval", str(SELF_INSTRUCT), "--holdout", "0.4"]
+    assert main([*args, "--base-model", str(tiny_model), "--max-length", "64"]) == 0
+    record = json.loads((workspace / "holdout.json").read_text())
+    runs = read_parquet(workspace / "runs.parquet")
+    assert runs["test_loss__holdout"].notna().all()  # every run measured on the held-out part
+    items = read_parquet(workspace / "runs_items.parquet")
+    assert set(items.loc[items["eval_set"] == "fit", "item_id"]) == set(record["fit_ids"])
+    assert set(items.loc[items["eval_set"] == "holdout", "item_id"]) == set(record["holdout_ids"])
+    settings = json.loads((workspace / "experiment.json").read_text())
+    assert settings["eval_file"].endswith("eval_fit.parquet")
+    assert settings["test_eval_files"]["holdout"].endswith("eval_holdout.parquet")
