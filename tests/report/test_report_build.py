@@ -194,6 +194,8 @@ def test_report_opens_with_the_verdict_and_its_figures(ws: Path) -> None:
         ]
     )  # fmt: skip
     write_parquet(long, ws / "compare.parquet")
+    search = pd.read_parquet(ws / "search.parquet")
+    write_parquet(search.assign(holdout_loss=search["eval_loss"] + 0.05), ws / "search.parquet")
     html = build_report(ws, ws / "report.html").read_text()
     sections = sections_of(html)
     assert list(sections)[0] == "verdict"
@@ -205,3 +207,4 @@ def test_report_opens_with_the_verdict_and_its_figures(ws: Path) -> None:
     assert "2 (1 exact, 1 near; dropped)" in verdict
     assert "bootstrap low (items + seeds)" in verdict and "t low (seeds)" in verdict
     assert "test_loss__mt_bench" in sections["compare"]  # one column per evaluation set
+    assert "loss on the held-out items" in sections["search"]

@@ -189,7 +189,7 @@ def search(
     print_table(
         found,
         f"Size search ({len(found)} trials, {found['n'].nunique()} distinct n)",
-        {"eval_loss": ".4f", "test_loss": ".4f", "seconds": ".0f"},
+        {"eval_loss": ".4f", "holdout_loss": ".4f", "test_loss": ".4f", "seconds": ".0f"},
     )
     best = best_trial(found)
     test = "" if best["test_loss"] != best["test_loss"] else f", test loss {best['test_loss']:.4f}"
