@@ -89,7 +89,7 @@ def _report(result: FitResult, table_info: dict) -> None:
 def evidence_lines(info: dict) -> list[str]:
     """Rank correlation, permutation test and the mixture baseline: is the rule better than
     chance, and better than knowing the sources?"""
-    s = info.get("fit", {})
+    s = {k: (math.nan if v is None else v) for k, v in info.get("fit", {}).items()}
     lines = [f"CV Spearman (predicted vs measured loss, the ranking selection uses): "
              f"{s.get('cv_spearman', float('nan')):.3f}"]  # fmt: skip
     if "permutation_p" in s:
@@ -102,8 +102,9 @@ def evidence_lines(info: dict) -> list[str]:
     mixture = info.get("mixture")
     if mixture:
         best = ", ".join(f"{k} {v:.0%}" for k, v in mixture["best_mixture"].items())
+        cv_r2 = math.nan if mixture.get("cv_r2") is None else mixture["cv_r2"]
         lines.append(
-            f"mixture rule (ridge of log loss on source shares): CV R² {mixture['cv_r2']:.3f} "
+            f"mixture rule (ridge of log loss on source shares): CV R² {cv_r2:.3f} "
             f"beside the indicator rule's {s.get('cv_r2', float('nan')):.3f}; predicted best "
             f"mixture {best}"
         )

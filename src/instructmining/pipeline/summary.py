@@ -31,17 +31,16 @@ def final_message(result: PipelineResult, seconds: float) -> str:
         lines.append(f"verdict: {rule_verdict(info, intervals)}")
         lines.append(f"fitted rule: {rule_formula(result.rule)}")
         fit = info.get("fit", {})
+        mixture = (info.get("mixture") or {}).get("cv_r2")
         figures = [
-            f"{label} {fit[key]:{fmt}}"
-            for key, label, fmt in (
-                ("cv_r2", "cross-validated R²", ".3f"),
-                ("cv_spearman", "CV Spearman", ".3f"),
-                ("permutation_p", "permutation p", ".3g"),
+            f"{label} {value:{fmt}}" if isinstance(value, int | float) else f"{label} undefined"
+            for value, label, fmt in (
+                (fit.get("cv_r2"), "cross-validated R²", ".3f"),
+                (fit.get("cv_spearman"), "CV Spearman", ".3f"),
+                (fit.get("permutation_p"), "permutation p", ".3g"),
+                (mixture, "mixture rule CV R²", ".3f"),
             )
-            if fit.get(key) is not None
         ]
-        if info.get("mixture"):
-            figures.append(f"mixture rule CV R² {info['mixture']['cv_r2']:.3f}")
         if figures:
             lines.append(f"  {'; '.join(figures)}")
     if summary is not None and not summary.empty:

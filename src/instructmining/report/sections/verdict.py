@@ -51,7 +51,7 @@ def render_verdict(inputs: ReportInputs) -> str:
     mixture = inputs.rule.raw.get("mixture")
     if mixture:
         best = ", ".join(f"{esc(k)} {v:.0%}" for k, v in mixture["best_mixture"].items())
-        items.append(("CV R² of the mixture rule (sources only)", fmt(mixture["cv_r2"], 3)))
+        items.append(("CV R² of the mixture rule (sources only)", fmt(mixture.get("cv_r2"), 3)))
         items.append(("predicted best mixture", best))
     holdout = _json(inputs.root / "holdout.json")
     if holdout:
