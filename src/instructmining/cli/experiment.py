@@ -15,6 +15,7 @@ from instructmining.distributed.options import (
 )
 from instructmining.errors import UserError
 from instructmining.experiments import preset, run_experiments, save_settings, summarize
+from instructmining.experiments.holdout import HOLDOUT, write_holdout
 from instructmining.pipeline.config import ExperimentsConfig, default_of
 from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace
@@ -96,6 +97,11 @@ def experiment(
         bool | None, typer.Option(help="Recompute activations to save memory.")
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    holdout: Annotated[
+        float | None,
+        typer.Option(help="Hold out this share of the --eval items (seeded): never fitted on."),
+    ] = None,
+    holdout_seed: Annotated[int, typer.Option(help="Seed of the held-out split.")] = 0,
     executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
     threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
@@ -129,6 +135,8 @@ def experiment(
     seed_list = _seeds(seeds)
     tests = _test_evals(test_eval or [])
     with ws.lock():
+        if holdout is not None:
+            eval_file, tests[HOLDOUT] = write_holdout(workspace, eval_file, holdout, holdout_seed)
         runs = run_experiments(
             workspace,
             eval_file,
