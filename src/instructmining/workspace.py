@@ -38,6 +38,31 @@ FILES: dict[str, WorkspaceFile] = {
         "a second evaluation set, reported, never optimised",
         "instructmining run",
     ),
+    "holdout": WorkspaceFile(
+        "holdout.json",
+        "the seeded held-out split of the fit set: fit_ids, holdout_ids, seed",
+        "instructmining experiment --holdout",
+    ),
+    "eval_fit": WorkspaceFile(
+        "eval_fit.parquet",
+        "the fit set's items the rule is fitted on (with a held-out split)",
+        "instructmining experiment --holdout",
+    ),
+    "eval_holdout": WorkspaceFile(
+        "eval_holdout.parquet",
+        "the fit set's held-out items, never fitted on",
+        "instructmining experiment --holdout",
+    ),
+    "overlap": WorkspaceFile(
+        "overlap.json",
+        "counts of pool examples that repeat an evaluation item (exact, near)",
+        "instructmining run (overlap)",
+    ),
+    "overlap_pairs": WorkspaceFile(
+        "overlap.parquet",
+        "each pool example / evaluation item pair that overlaps, with its similarity",
+        "instructmining run (overlap)",
+    ),
     "indicators": WorkspaceFile(
         "indicators.parquet", "id and one column per indicator value", "instructmining indicators"
     ),
@@ -63,6 +88,11 @@ FILES: dict[str, WorkspaceFile] = {
     "run_records": WorkspaceFile(
         "runs",
         "one JSON record per finished run, by config and evaluation set",
+        "instructmining experiment",
+    ),
+    "runs_items": WorkspaceFile(
+        "runs_items.parquet",
+        "each run's loss on each evaluation item (loss_sum, tokens)",
         "instructmining experiment",
     ),
     "rule": WorkspaceFile("rule.json", "the fitted rule and its statistics", "instructmining fit"),
@@ -93,6 +123,11 @@ FILES: dict[str, WorkspaceFile] = {
     "search_records": WorkspaceFile(
         "search_runs", "run records of the search's fine-tunes", "instructmining search"
     ),
+    "search_runs_items": WorkspaceFile(
+        "search_runs_items.parquet",
+        "per-item losses of the search's fine-tunes",
+        "instructmining search",
+    ),
     "compare": WorkspaceFile(
         "compare.parquet", "eval loss per selector and seed", "instructmining compare"
     ),
@@ -107,11 +142,26 @@ FILES: dict[str, WorkspaceFile] = {
     "compare_records": WorkspaceFile(
         "compare_runs", "run records of the comparison's fine-tunes", "instructmining compare"
     ),
+    "compare_items": WorkspaceFile(
+        "compare_items.parquet",
+        "each comparison run's loss on each item of every evaluation set",
+        "instructmining compare",
+    ),
+    "compare_runs_items": WorkspaceFile(
+        "compare_runs_items.parquet",
+        "per-item losses of the comparison's fine-tunes",
+        "instructmining compare",
+    ),
     "report": WorkspaceFile(
         "report.html", "the self-contained HTML report", "instructmining report"
     ),
     "cache": WorkspaceFile(
         "cache", "indicator values by content and model identity", "instructmining indicators"
+    ),
+    "permutations": WorkspaceFile(
+        "cache/permutations",
+        "permutation-test null distributions by fit table and settings",
+        "instructmining fit",
     ),
     "markers": WorkspaceFile(
         "stages",
@@ -166,6 +216,16 @@ class Workspace:
         return where if isinstance(where, Workspace) else cls(Path(where))
 
     pool = _named("pool")
+    holdout = _named("holdout")
+    eval_fit = _named("eval_fit")
+    eval_holdout = _named("eval_holdout")
+    overlap = _named("overlap")
+    overlap_pairs = _named("overlap_pairs")
+    runs_items = _named("runs_items")
+    search_runs_items = _named("search_runs_items")
+    compare_items = _named("compare_items")
+    compare_runs_items = _named("compare_runs_items")
+    permutations = _named("permutations")
     indicators = _named("indicators")
     subsets = _named("subsets")
     mixtures = _named("mixtures")
@@ -191,8 +251,14 @@ class Workspace:
         return self.root / FILES[key].name
 
     def eval_set(self, name: str) -> Path:
-        """An evaluation set copied into the workspace: `eval` or `test_eval`."""
-        return self.path(name)
+        """An evaluation set copied into the workspace: `eval`, `test_eval`, or
+        `test_eval_<NAME>` for one of several named test sets (`test_eval_<NAME>.parquet`)."""
+        if name in FILES:
+            return self.path(name)
+        single = Path(FILES["test_eval"].name)
+        if not name.startswith(f"{single.stem}_"):
+            raise KeyError(f"not an evaluation set of a workspace: {name!r}")
+        return self.root / f"{name}{single.suffix}"
 
     def marker(self, stage: str) -> Path:
         return self.markers / f"{stage}.json"

@@ -50,6 +50,15 @@ def test_one_row_per_subset_and_seed_plus_baseline(workspace, tiny_config, train
     pd.testing.assert_frame_equal(on_disk, runs)
     text = summarize(runs)
     assert "seed noise" in text and "spread / noise" in text
+    # Each run's per-item losses add up to its eval loss (token-weighted mean over the items).
+    items = read_parquet(workspace / "runs_items.parquet")
+    assert set(items["eval_set"]) == {"fit"} and len(items) == 7 * items["item_id"].nunique()
+    per_run = items.groupby(["subset_id", "seed"])[["loss_sum", "tokens"]].sum()
+    mean = (per_run["loss_sum"] / per_run["tokens"]).rename("eval_loss")
+    joined = runs.set_index(["subset_id", "seed"])["eval_loss"]
+    pd.testing.assert_series_equal(
+        mean.sort_index(), joined.sort_index(), rtol=1e-5, check_index_type=False
+    )
 
 
 def test_rerun_skips_finished_runs_and_adds_new_seeds(workspace, tiny_config, trainings):

@@ -45,6 +45,11 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
         "selected.jsonl",
         "selected.scores.parquet",
         "compare.parquet",
+        "compare_summary.parquet",
+        "compare_items.parquet",
+        "runs_items.parquet",
+        "holdout.json",
+        "overlap.json",
         "report.html",
     ]:
         assert (workspace / name).is_file(), name
@@ -70,10 +75,27 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
     assert rule["target"]["kind"] == ("mean" if disagree else "fit")
     assert "Agreement between evaluation sets" in first.stderr
     assert "fit and mt_bench" in first.stdout
-    compare = pd.read_parquet(workspace / "compare.parquet")
-    assert set(compare["selector"]) == {"rule", "random", "ifd"}
     assert f"fitted rule: {'z' if disagree else 'log L'} =" in first.stdout
     assert "95% CI" in first.stdout
+    assert rule["fit"]["permutations"] == 200 and 0 < rule["fit"]["permutation_p"] <= 1
+    assert -1 <= rule["fit"]["cv_spearman"] <= 1 and "cv_r2" in rule["mixture"]
+    holdout = json.loads((workspace / "holdout.json").read_text())
+    assert len(holdout["holdout_ids"]) == 4 and len(holdout["fit_ids"]) == 8
+    assert not set(holdout["holdout_ids"]) & set(holdout["fit_ids"])
+    overlap = json.loads((workspace / "overlap.json").read_text())
+    assert {"contaminated", "exact", "near"} <= set(overlap)
+    compare = pd.read_parquet(workspace / "compare.parquet")
+    assert set(compare["selector"]) == {"rule", "random", "ifd", "mixture"}
+    assert set(compare["eval_set"]) == {"fit", "holdout", "mt_bench"}
+    summary = pd.read_parquet(workspace / "compare_summary.parquet")
+    vs_random = summary[summary["selector"] == "random"]
+    assert sorted(vs_random["eval_set"]) == ["fit", "holdout", "mt_bench"]  # one interval each
+    assert vs_random[["diff_low", "boot_low"]].notna().all().all()
+    assert "verdict: The rule" in first.stdout and "permutation p" in first.stdout
+    assert "paired bootstrap over items and seeds" in first.stdout
+    assert " on holdout:" in first.stdout and " on mt_bench:" in first.stdout
+    report = (workspace / "report.html").read_text()
+    assert report.index('id="verdict"') < report.index('id="summary"')
     assert f"report: {(workspace / 'report.html').resolve()}" in first.stdout
 
     records = run_records(workspace)

@@ -199,3 +199,46 @@ def test_eval_sets_section_with_one_set_says_how_to_add_one(ws: Path) -> None:
     body = sections_of(build_report(ws, ws / "report.html").read_text(encoding="utf-8"))
     assert "one evaluation set with runs" in body["eval-sets"]
     assert "--test-eval NAME=FILE" in body["eval-sets"]
+
+
+def test_report_opens_with_the_verdict_and_its_figures(ws: Path) -> None:
+    from instructmining.report.html import esc
+    from instructmining.rule.verdict import rule_verdict
+    from instructmining.storage import write_json
+
+    rule = json.loads((ws / "rule.json").read_text())
+    summary = pd.DataFrame(
+        [
+            {"eval_set": "holdout", "selector": "rule", "runs": 3, "mean": 2.6, "sd": 0.01},
+            {"eval_set": "holdout", "selector": "random", "runs": 3, "mean": 2.7, "sd": 0.01,
+             "diff": -0.1, "diff_low": -0.12, "diff_high": -0.08, "p": 0.01,
+             "method": "paired t over seeds", "boot_low": -0.15, "boot_high": -0.05},
+        ]
+    )  # fmt: skip
+    write_parquet(summary, ws / "compare_summary.parquet")
+    write_json({"fit_ids": ["a", "b"], "holdout_ids": ["c"], "seed": 0}, ws / "holdout.json")
+    write_json({"contaminated": 2, "exact": 1, "near": 1, "dropped": True}, ws / "overlap.json")
+    long = pd.read_parquet(ws / "compare.parquet").rename(columns={"test_loss__mtbench": "mt"})
+    long = pd.concat(
+        [
+            long.assign(eval_set="fit", subset_id="s")[["selector", "seed", "n", "eval_set",
+                                                        "eval_loss", "subset_id"]],
+            long.assign(eval_set="mt_bench", eval_loss=long["mt"], subset_id="s")[
+                ["selector", "seed", "n", "eval_set", "eval_loss", "subset_id"]],
+        ]
+    )  # fmt: skip
+    write_parquet(long, ws / "compare.parquet")
+    search = pd.read_parquet(ws / "search.parquet")
+    write_parquet(search.assign(holdout_loss=search["eval_loss"] + 0.05), ws / "search.parquet")
+    html = build_report(ws, ws / "report.html").read_text()
+    sections = sections_of(html)
+    assert list(sections)[0] == "verdict"
+    verdict = sections["verdict"]
+    assert esc(rule_verdict(rule, summary.to_dict("records"))) in verdict
+    assert "on the held-out items its top n beats random" in verdict.lower()
+    assert "permutation p" in verdict and "CV Spearman" in verdict
+    assert "mixture rule" in verdict and "1 of 3 (seed 0)" in verdict
+    assert "2 (1 exact, 1 near; dropped)" in verdict
+    assert "bootstrap low (items + seeds)" in verdict and "t low (seeds)" in verdict
+    assert "test_loss__mt_bench" in sections["compare"]  # one column per evaluation set
+    assert "loss on the held-out items" in sections["search"]

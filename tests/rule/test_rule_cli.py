@@ -72,7 +72,13 @@ def test_fit_command_writes_the_rule(ws, capsys):
     assert main(["fit", str(ws), "--max-indicators", "2"]) == 0
     out = capsys.readouterr().out
     assert "Coefficients" in out and "Ablation" in out and "gbm" in out
+    assert "permutation test: p 0.00498 for CV R²" in out and "200 shuffles" in out
+    assert "CV Spearman" in out and "mixture rule (ridge of log loss on source shares)" in out
+    assert "verdict: The rule predicts fine-tuning loss better than chance" in out
     data = json.loads((ws / "rule.json").read_text())
+    assert data["fit"]["permutation_p"] == pytest.approx(1 / 201) and data["fit"]["cv_spearman"]
+    assert set(data["mixture"]["best_mixture"]) == {"alpaca", "dolly", "lima"}
+    assert list((ws / "cache" / "permutations").glob("*.json"))  # cached
     assert {d["column"] for d in data["indicators"]} == set(TRUE)
     assert data["model"] == "ols" and data["eval_hash"] == "eval1" and data["n_runs"] == 60
     assert set(data["inputs"]) == {"runs", "indicators", "subsets"}

@@ -82,9 +82,11 @@ def test_select_and_compare_name_the_rules_target(ws, cli, monkeypatch):
     assert code == 0 and "the rule's target: log loss on opposed" in out
 
     from instructmining.selection import training
+    from instructmining.selection.compare import Comparison
 
     summary = pd.DataFrame({"selector": ["rule"], "runs": [2], "mean": [1.0], "sd": [0.1]})
-    monkeypatch.setattr(training, "compare_workspace", lambda *a, **k: (None, summary))
+    found = Comparison(pd.DataFrame(), summary, pd.DataFrame())
+    monkeypatch.setattr(training, "compare_workspace", lambda *a, **k: found)
     code, out, _ = cli("compare", ws, "--n", "10", "--rule", rule)
     assert code == 0 and "the rule's target: log loss on opposed" in out
 

@@ -168,3 +168,38 @@ def test_published_rules_offline_name_each_indicator_model_and_flag(ws, capsys, 
         assert err.count("\n") == 1 and all(w in err for w in wanted), err
         assert "knn6 needs" not in err  # the bundled embedder loads offline
     assert not out.exists()
+
+
+def _fitted_rule(ws, p, cv_r2, mixture=None):
+    from instructmining.rule import Rule
+
+    info = {"fit": {"permutation_p": p, "cv_r2": cv_r2}}
+    if mixture:
+        info["mixture"] = {"best_mixture": mixture}
+    rule = Rule("rule", "ols", ["reward"], 1.0, {"reward": -0.1}, info=info)
+    path = ws / f"rule_{p}_{cv_r2}.json"
+    path.write_text(json.dumps(rule.to_dict()))
+    return str(path)
+
+
+@pytest.mark.parametrize(("p", "cv_r2"), [(0.3, 0.2), (0.01, -0.05)])
+def test_select_warns_about_a_rule_not_better_than_chance(ws, capsys, p, cv_r2):
+    args = ["select", str(ws / "pool.parquet"), "--top", "5", "-o", str(ws / "s.jsonl")]
+    assert main([*args, "--rule", _fitted_rule(ws, p, cv_r2)]) == 0
+    err = capsys.readouterr().err
+    assert f"permutation p = {p:.3g}" in err and f"CV R² = {cv_r2:.3f}" in err
+    assert main([*args, "--rule", _fitted_rule(ws, p, cv_r2), "--force"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*args, "--rule", _fitted_rule(ws, 0.01, 0.2)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([*args, "--rule", "paper-v1", "--force"]) == 0
+    assert "published rule" in capsys.readouterr().out  # exempt, and says so
+
+
+def test_mixture_selector_draws_the_predicted_best_mixture(ws):
+    rule = _fitted_rule(ws, 0.01, 0.2, mixture={"alpaca": 0.5, "dolly": 0.5})
+    out = ws / "mix.jsonl"
+    args = ["select", str(ws / "pool.parquet"), "--rule", rule, "--selector", "mixture"]
+    assert main([*args, "--top", "10", "-o", str(out)]) == 0
+    sources = [json.loads(line)["source"] for line in out.read_text().splitlines()]
+    assert sources.count("alpaca") == 5 and sources.count("dolly") == 5

@@ -9,6 +9,7 @@ from scipy import stats
 
 from instructmining.errors import UserError
 from instructmining.selection import compare_selections, difference_interval, score_pool
+from instructmining.selection.compare import paired_bootstrap
 
 
 def test_paired_interval_matches_the_t_formula():
@@ -17,7 +18,7 @@ def test_paired_interval_matches_the_t_formula():
     got = difference_interval(a, b)
     d = (a - b).to_numpy()
     half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    assert got["method"] == "paired t"
+    assert got["method"] == "paired t over seeds"
     assert got["diff"] == pytest.approx(d.mean())
     assert got["diff_low"] == pytest.approx(d.mean() - half)
     assert got["diff_high"] == pytest.approx(d.mean() + half)
@@ -61,10 +62,11 @@ def test_compare_trains_each_selection_per_seed_and_summarises():
         value = pool.set_index("id")["reward"]
         return [2.8 - 0.1 * value[list(j.ids)].mean() + 0.01 * j.seed for j in jobs]
 
-    runs, summary = compare_selections(
+    found = compare_selections(
         pool, {"rule": rule_rank, "length": length_rank}, evaluate, [0, 1, 2], n=10
     )
-    assert list(runs.columns) == ["selector", "seed", "n", "eval_loss", "subset_id"]
+    runs, summary = found.runs, found.summary
+    assert list(runs.columns) == ["selector", "seed", "n", "eval_set", "eval_loss", "subset_id"]
     assert len(runs) == 9 and set(runs["selector"]) == {"rule", "length", "random"}
     rule_jobs = [j for j in seen if j.selector == "rule"]
     assert {j.ids for j in rule_jobs} == {tuple(rule_rank["id"].head(10))}
@@ -76,7 +78,7 @@ def test_compare_trains_each_selection_per_seed_and_summarises():
     rows = summary.set_index("selector")
     assert rows.loc["rule", "runs"] == 3 and rows.loc["rule", "sd"] == pytest.approx(0.01)
     # Paired by seed, the seed effect cancels: rule - length is exact with zero width.
-    assert rows.loc["length", "method"] == "paired t"
+    assert rows.loc["length", "method"] == "paired t over seeds"
     assert rows.loc["length", "diff"] < 0
     assert rows.loc["length", "diff_high"] == pytest.approx(rows.loc["length", "diff"])
     assert rows.loc["random", "diff_high"] < 0
@@ -103,3 +105,60 @@ def test_compare_arguments():
         compare_selections(pool, {}, lambda jobs: [], [0], n=2)
     with pytest.raises(UserError, match="1..5"):
         compare_selections(pool, {}, lambda jobs: [], [0, 1], n=6)
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")
+def test_one_interval_per_eval_set_from_one_training_per_seed():
+    pool = _pool()
+    ranked = score_pool(pool, "reward", indicators=pool, progress=False)
+    value = pool.set_index("id")["reward"]
+    trained = []
+    rng = np.random.default_rng(0)
+    item_effect = {s: rng.normal(0, 0.05, 12) for s in ("fit", "holdout", "mt_bench")}
+
+    def evaluate(jobs):
+        trained.extend(jobs)
+        rows = []
+        for i, job in enumerate(jobs):
+            quality = value[list(job.ids)].mean()
+            for eval_set, effect in item_effect.items():
+                sign = -1 if eval_set != "mt_bench" else 1  # mt_bench prefers the other data
+                for k, e in enumerate(effect):
+                    loss = 2.0 + sign * 0.3 * quality + e + 0.01 * job.seed
+                    rows.append((i, eval_set, f"q{k}", loss * 10, 10))
+        return pd.DataFrame(rows, columns=["job", "eval_set", "item_id", "loss_sum", "tokens"])
+
+    found = compare_selections(pool, {"rule": ranked}, evaluate, [0, 1, 2], n=10, n_boot=500)
+    assert len(trained) == 6  # rule and random, 3 seeds: every set from the same fine-tunes
+    assert len(found.runs) == 18 and list(found.runs["eval_set"].unique()) == [
+        "fit",
+        "holdout",
+        "mt_bench",
+    ]
+    vs_random = found.summary[found.summary["selector"] == "random"].set_index("eval_set")
+    assert list(vs_random.index) == ["fit", "holdout", "mt_bench"]  # one interval per set
+    assert vs_random.loc["holdout", "boot_high"] < 0 < vs_random.loc["mt_bench", "boot_low"]
+    assert (vs_random["boot_low"] <= vs_random["diff"]).all()
+    assert len(found.items) == 18 * 12
+
+
+def test_bootstrap_agrees_with_the_analytic_interval():
+    """Items only (the seeds are copies): the percentile bootstrap of a mean difference
+    matches mean ± z·sd/sqrt(n); seeds only (items constant): mean ± z·sd/sqrt(S)."""
+    rng = np.random.default_rng(5)
+    d = rng.normal(-0.1, 0.5, 400)
+    base = rng.normal(3.0, 0.3, 400)
+    ones = np.ones((3, 400))
+    low, high = paired_bootstrap((base + d) * ones, ones, base * ones, ones, n_boot=4000, seed=1)
+    half = stats.norm.ppf(0.975) * d.std(ddof=1) / np.sqrt(len(d))
+    assert low == pytest.approx(d.mean() - half, abs=0.2 * half)
+    assert high == pytest.approx(d.mean() + half, abs=0.2 * half)
+
+    per_seed = rng.normal(-0.05, 0.2, 300)
+    a = np.repeat((3.0 + per_seed)[:, None], 5, axis=1)
+    b = np.full((300, 5), 3.0)
+    tokens = np.ones((300, 5))
+    low, high = paired_bootstrap(a, tokens, b, tokens, n_boot=4000, seed=2)
+    half = stats.norm.ppf(0.975) * per_seed.std(ddof=1) / np.sqrt(len(per_seed))
+    assert low == pytest.approx(per_seed.mean() - half, abs=0.2 * half)
+    assert high == pytest.approx(per_seed.mean() + half, abs=0.2 * half)

@@ -34,7 +34,15 @@ def test_blendsearch_finds_the_minimum_of_a_double_descent_curve():
     assert best["eval_loss"] < double_descent(BEST_N) + 0.005
     assert best["test_loss"] == pytest.approx(best["eval_loss"] + 0.1)
     assert trials["n"].between(100, 50000).all()
-    assert list(trials.columns) == ["trial", "n", "eval_loss", "test_loss", "seconds", "cached"]
+    assert list(trials.columns) == [
+        "trial",
+        "n",
+        "eval_loss",
+        "holdout_loss",
+        "test_loss",
+        "seconds",
+        "cached",
+    ]
     assert list(trials["trial"]) == list(range(len(trials)))
     assert trials.iloc[0]["n"] == 100  # starts at the cheap end
     # A repeated n is answered from memory: the objective ran once per distinct n.

@@ -111,12 +111,16 @@ def test_random_selector_is_seeded(small):
 
 
 def test_registry_names_and_did_you_mean():
-    assert SELECTORS == ("rule", "random", "ifd", "reward", "length", "ppl", "mtld", "knn")
+    assert SELECTORS == (
+        "rule", "random", "mixture", "ifd", "reward", "length", "ppl", "mtld", "knn"
+    )  # fmt: skip
     assert get_selector("knn", knn_k=10).columns() == ["knn10"]
     with pytest.raises(UserError, match="did you mean 'reward'"):
         get_selector("rewrd")
     with pytest.raises(UserError, match="needs a rule"):
         get_selector("rule")
+    with pytest.raises(UserError, match="needs a fitted rule with a mixture fit"):
+        get_selector("mixture")
 
 
 def test_sizes():

@@ -77,9 +77,15 @@ def test_compare_cli_trains_rule_random_and_baseline_per_seed(ws, capsys, tmp_pa
     rule_path = tmp_path / "rule.json"
     rule_path.write_text(json.dumps(RULE.to_dict()))
     args = ["compare", str(ws), "--rule", str(rule_path), "--n", "4", "--seeds", "2"]
-    assert main([*args, "--baselines", "reward"]) == 0
+    test = f"other={ws.parent / 'test.json'}"
+    assert main([*args, "--baselines", "reward", "--test-eval", test]) == 0
     out = capsys.readouterr().out
-    assert "paired t" in out and "random" in out
+    assert "paired t over seeds" in out and "paired bootstrap over items and seeds" in out
+    assert "Eval loss on fit" in out and "Eval loss on other" in out
+    assert "verdict: The rule is not better than chance (permutation p = unmeasured" in out
     runs = pd.read_parquet(ws / "compare.parquet")
-    assert len(runs) == 6 and set(runs["selector"]) == {"rule", "random", "reward"}
+    assert len(runs) == 12 and set(runs["selector"]) == {"rule", "random", "reward"}
+    assert set(runs["eval_set"]) == {"fit", "other"}  # the same 6 fine-tunes, two eval sets
     assert runs["eval_loss"].map(math.isfinite).all()
+    items = pd.read_parquet(ws / "compare_items.parquet")
+    assert len(items) == 6 * (2 + 2)  # per job: 2 fit items, 2 distinct test items

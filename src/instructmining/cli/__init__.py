@@ -14,6 +14,7 @@ from instructmining.cli import (
     design,  # noqa: F401
     experiment,  # noqa: F401
     indicators,  # noqa: F401
+    overlap,  # noqa: F401
     pool,  # noqa: F401  (each import registers its commands)
     report,  # noqa: F401
     rule,  # noqa: F401

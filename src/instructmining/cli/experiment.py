@@ -21,6 +21,7 @@ from instructmining.experiments.arguments import (
     parse_seeds,
     parse_test_evals,
 )
+from instructmining.experiments.holdout import HOLDOUT, write_holdout
 from instructmining.paths import refuse_overwrite
 from instructmining.pipeline.config import ExperimentsConfig, default_of
 from instructmining.threads import THREADS_HELP, start_thread_budget
@@ -85,6 +86,11 @@ def experiment(
         bool | None, typer.Option(help="Recompute activations to save memory.")
     ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    holdout: Annotated[
+        float | None,
+        typer.Option(help="Hold out this share of the --eval items (seeded): never fitted on."),
+    ] = None,
+    holdout_seed: Annotated[int, typer.Option(help="Seed of the held-out split.")] = 0,
     executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
     threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
@@ -121,6 +127,8 @@ def experiment(
     seed_list = parse_seeds(seeds)
     with ws.lock():
         eval_file = limited_eval_set(eval_file, eval_limit, ws.root)
+        if holdout is not None:
+            eval_file, tests[HOLDOUT] = write_holdout(workspace, eval_file, holdout, holdout_seed)
         runs = run_experiments(
             workspace,
             eval_file,

@@ -85,6 +85,33 @@ def _report(result: FitResult, table_info: dict) -> None:
         f"Models on the chosen indicators ({s['cv']} CV; saved: {result.rule.model})",
         {"cv_r2": ".3f", "r2": ".3f"},
     )
+    for line in evidence_lines(result.rule.info):
+        console.print(line, soft_wrap=True)
+
+
+def evidence_lines(info: dict) -> list[str]:
+    """Rank correlation, permutation test and the mixture baseline: is the rule better than
+    chance, and better than knowing the sources?"""
+    s = {k: (math.nan if v is None else v) for k, v in info.get("fit", {}).items()}
+    lines = [f"CV Spearman (predicted vs measured loss, the ranking selection uses): "
+             f"{s.get('cv_spearman', float('nan')):.3f}"]  # fmt: skip
+    if "permutation_p" in s:
+        lines.append(
+            f"permutation test: p {s['permutation_p']:.3g} for CV R² {s['cv_r2']:.3f} against "
+            f"{s['permutations']} shuffles of the losses, whole indicator search rerun on each "
+            f"(null CV R² median {s['null_cv_r2_median']:.3f}, 95th percentile "
+            f"{s['null_cv_r2_q95']:.3f})"
+        )
+    mixture = info.get("mixture")
+    if mixture:
+        best = ", ".join(f"{k} {v:.0%}" for k, v in mixture["best_mixture"].items())
+        cv_r2 = math.nan if mixture.get("cv_r2") is None else mixture["cv_r2"]
+        lines.append(
+            f"mixture rule (ridge of log loss on source shares): CV R² {cv_r2:.3f} "
+            f"beside the indicator rule's {s.get('cv_r2', float('nan')):.3f}; predicted best "
+            f"mixture {best}"
+        )
+    return lines
 
 
 @app.command("fit")
@@ -132,6 +159,10 @@ def fit(
     weights: Annotated[
         str | None, typer.Option(help="Weights of a mean target: NAME=W,... (default: equal).")
     ] = None,
+    permutations: Annotated[
+        int, typer.Option(help="Shuffles of the losses for the permutation test (0: none).")
+    ] = 200,
+    jobs: Annotated[int, typer.Option(help="Threads for the permutation test.")] = 2,
 ) -> None:
     """Fit log eval loss on subset-mean indicators and write the rule with its statistics."""
     from instructmining.errors import UserError
@@ -139,6 +170,7 @@ def fit(
     from instructmining.rule import fit_rule, load_fit_table
     from instructmining.rule.sets_text import sets_text
     from instructmining.rule.targets import parse_weights
+    from instructmining.rule.verdict import rule_verdict
     from instructmining.storage import write_json
     from instructmining.workspace import Workspace
 
@@ -165,9 +197,13 @@ def fit(
             folds=folds,
             exact=exact,
             name=output.stem,
+            permutations=permutations,
+            jobs=jobs,
+            cache_dir=ws.cache,
         )
         write_json(result.rule.to_dict(), output)
     _report(result, data.provenance)
     console.print(sets_text(result.rule.info), highlight=False, markup=False)
     console.print(f"rule ({result.rule.model}): {result.rule.describe()}")
     console.print(f"wrote {output}")
+    console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}", soft_wrap=True)

@@ -82,6 +82,18 @@ def _default_indicators(folder: Path, given: Path | None) -> Path | None:
     return found if found.exists() else None
 
 
+def _warn_if_chance(rule: Any, selector: str, force: bool) -> None:
+    from instructmining.rule.verdict import selection_warning
+
+    if rule is None or selector not in ("rule", "mixture"):
+        return
+    message = selection_warning(rule.model, rule.info)
+    if message and rule.model == "published":
+        typer.echo(message)  # exempt: a note, not a warning
+    elif message and not force:
+        typer.echo(message, err=True)
+
+
 @app.command("select")
 def select(
     pool_file: Annotated[Path, typer.Argument(help="Pool table (pool.parquet) or example file.")],
@@ -117,6 +129,9 @@ def select(
     push_to_hub: Annotated[
         str | None, typer.Option(help="Also upload the selection as dataset OWNER/NAME.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="No warning for a rule not better than chance.")
+    ] = False,
 ) -> None:
     """Score every pool example and keep the top N (lowest predicted log loss first).
 
@@ -146,6 +161,7 @@ def select(
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
+    _warn_if_chance(loaded, selector, force)
     models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
     options = indicator_options(
         loaded, **models, embedder=embedder, k=k, device=device, length_tokenizer=length_tokenizer
@@ -233,7 +249,7 @@ def search(
     print_table(
         found,
         f"Size search ({len(found)} trials, {found['n'].nunique()} distinct n)",
-        {"eval_loss": ".4f", "test_loss": ".4f", "seconds": ".0f"},
+        {"eval_loss": ".4f", "holdout_loss": ".4f", "test_loss": ".4f", "seconds": ".0f"},
     )
     best = best_trial(found)
     test = "" if best["test_loss"] != best["test_loss"] else f", test loss {best['test_loss']:.4f}"
@@ -250,9 +266,13 @@ def compare(
         CompareConfig, "seeds"
     ),  # click passes it on as text, a count
     baselines: Annotated[
-        str, typer.Option(help="Comma-separated: ifd, reward, length, ppl, mtld, knn.")
+        str, typer.Option(help="Comma-separated: mixture, ifd, reward, length, ppl, mtld, knn.")
     ] = "",
     eval_file: EvalOpt = None,
+    test_eval: Annotated[
+        list[str] | None,
+        typer.Option(help="Test set NAME=FILE, repeatable (default: the workspace's)."),
+    ] = None,
     preset: PresetOpt = None,
     lm: LmOpt = None,
     reward_model: RewardOpt = None,
@@ -267,6 +287,7 @@ def compare(
     """Eval loss of the rule's top n against random n and single-indicator baselines."""
     from instructmining.distributed.options import executor_from_options
     from instructmining.paths import refuse_overwrite
+    from instructmining.rule.verdict import rule_verdict
     from instructmining.selection.training import compare_workspace
 
     refuse_overwrite([Workspace(workspace).compare], [eval_file, rule])
@@ -278,7 +299,7 @@ def compare(
     loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     seed_list = parse_seeds(str(seeds))
-    _, summary = compare_workspace(
+    found = compare_workspace(
         workspace,
         loaded,
         n,
@@ -289,12 +310,32 @@ def compare(
         options=options,
         knn_k=k or 6,
         executor=runner,
+        test_evals=parse_test_evals(test_eval or []),
     )
-    print_table(
-        summary,
-        f"Eval loss (fit set) of {n} examples per selection over {len(seed_list)} seeds "
-        "(diff = rule - selector, 95% CI; negative favours the rule)",
-        {c: ".4f" for c in ("mean", "sd", "diff", "diff_low", "diff_high")} | {"p": ".2g"},
-    )
+    print_comparison(found.summary, n, len(seed_list))
     console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
+    verdict = rule_verdict(loaded.info, found.summary.to_dict("records"))
+    console.print(f"[bold]verdict:[/] {verdict}", soft_wrap=True)
     console.print(f"wrote {Workspace(workspace).compare}")
+
+
+def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
+    """One table per evaluation set, both intervals of each difference named."""
+    from instructmining.selection.compare import BOOT_METHOD
+
+    columns = ["selector", "runs", "mean", "sd", "diff", "diff_low", "diff_high", "p"]
+    columns += [c for c in ("boot_low", "boot_high") if c in summary.columns]
+    console.print(
+        f"{n} examples per selection, {seeds} seeds; diff = rule - selector (negative favours "
+        f"the rule); diff_low/diff_high: 95% CI, paired t over seeds; boot_low/boot_high: 95% "
+        f"CI, {BOOT_METHOD}",
+        soft_wrap=True,
+    )
+    if "eval_set" not in summary.columns:
+        summary = summary.assign(eval_set="fit")
+    for eval_set, rows in summary.groupby("eval_set", sort=False):
+        print_table(
+            rows[[c for c in columns if c in rows.columns]],
+            f"Eval loss on {eval_set}",
+            {c: ".4f" for c in columns[2:] if c != "p"} | {"p": ".2g"},
+        )

@@ -96,6 +96,20 @@ class WarmModel:
 
     def loss_sum(self, ids: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
         """Summed cross-entropy over the labelled tokens and their count (next-token shift)."""
+        losses, scored = self._token_losses(ids, labels)
+        return losses.sum(), int(scored.sum())
+
+    def row_losses(self, ids: torch.Tensor, labels: torch.Tensor) -> tuple[list[float], list[int]]:
+        """Summed cross-entropy and labelled-token count of each row (each evaluation item), so
+        intervals can resample items as well as seeds."""
+        losses, scored = self._token_losses(ids, labels)
+        rows = scored.nonzero()[:, 0]
+        sums = torch.zeros(len(ids), device=losses.device).index_add_(0, rows, losses.detach())
+        return sums.tolist(), scored.sum(dim=1).tolist()
+
+    def _token_losses(
+        self, ids: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         ids, labels = ids.to(self.device), labels.to(self.device)
         targets = labels[:, 1:]
         scored = targets != IGNORE
@@ -105,8 +119,7 @@ class WarmModel:
             logits = head(hidden[scored])
         else:
             logits = self.model(input_ids=ids, use_cache=False).logits[:, :-1][scored]
-        loss = F.cross_entropy(logits.float(), targets[scored], reduction="sum")
-        return loss, int(scored.sum())
+        return F.cross_entropy(logits.float(), targets[scored], reduction="none"), scored
 
 
 def _add_lora(model: Any, config: ExperimentConfig) -> Any:

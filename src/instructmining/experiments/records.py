@@ -18,6 +18,10 @@ import pandas as pd
 from instructmining.hashing import hash_object
 from instructmining.storage import write_json
 
+MAIN_EVAL = "fit"  # the evaluation set a rule is fitted on, in the per-item table
+ITEMS = "item_losses"  # a record's per-item losses: {eval set: {id, loss, tokens}}
+ITEM_COLUMNS = ["subset_id", "seed", "config_hash", "eval_set", "item_id", "loss_sum", "tokens"]
+
 RUN_COLUMNS = [
     "subset_id",
     "seed",
@@ -84,13 +88,47 @@ def is_finished(record: dict[str, Any] | None, expected_subset_hash: str) -> boo
     )
 
 
-def collect(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
-    """The runs table: every record in `folder` of a current subset (all seeds), baseline first."""
+def items_path(runs_path: Path) -> Path:
+    """`WS/runs_items.parquet` beside `WS/runs.parquet`: each run's loss on each item."""
+    return runs_path.with_name(f"{runs_path.stem}_items.parquet")
+
+
+def _current(folder: Path, subset_hashes: dict[str, str]) -> list[dict[str, Any]]:
     rows = []
     for path in sorted(folder.glob("*.json")) if folder.exists() else []:
         record = read_record(path)
         if record and subset_hashes.get(record.get("subset_id")) == record.get("subset_hash"):
             rows.append(record)
+    return rows
+
+
+def collect_items(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
+    """Per-item losses of the current finished runs: one row per (run, evaluation set, item),
+    so intervals can resample evaluation items as well as seeds."""
+    frames = [
+        pd.DataFrame(
+            {
+                "subset_id": record["subset_id"],
+                "seed": int(record["seed"]),
+                "config_hash": record.get("config_hash"),
+                "eval_set": name,
+                "item_id": items["id"],
+                "loss_sum": items["loss"],
+                "tokens": items["tokens"],
+            }
+        )
+        for record in _current(folder, subset_hashes)
+        for name, items in (record.get(ITEMS) or {}).items()
+    ]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in ITEM_COLUMNS})
+    table = pd.concat(frames, ignore_index=True)[ITEM_COLUMNS]
+    return table.astype({"loss_sum": "float64", "tokens": "int64", "seed": "int64"})
+
+
+def collect(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
+    """The runs table: every record in `folder` of a current subset (all seeds), baseline first."""
+    rows = [{k: v for k, v in r.items() if k != ITEMS} for r in _current(folder, subset_hashes)]
     table = pd.DataFrame(rows)
     for column in RUN_COLUMNS:
         if column not in table.columns:

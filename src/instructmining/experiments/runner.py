@@ -107,6 +107,11 @@ def _row(task: RunTask, outcome: RunResult | BaseException, keys: dict[str, str]
             "error": error.splitlines()[-1][:500] if error else type(outcome).__name__,
         }
     tests = {f"test_loss__{name}": loss for name, loss in outcome.test_losses.items()}
+    ids = {name or records.MAIN_EVAL: [item["id"] for item in items] for name, items in task.evals}
+    items = {
+        name or records.MAIN_EVAL: {"id": ids[name or records.MAIN_EVAL], "loss": s, "tokens": c}
+        for name, (s, c) in outcome.item_losses.items()
+    }
     train_loss = None if math.isnan(outcome.train_loss) else outcome.train_loss
     return {
         **row,
@@ -117,6 +122,7 @@ def _row(task: RunTask, outcome: RunResult | BaseException, keys: dict[str, str]
         "status": "ok",
         "error": None,
         **tests,
+        records.ITEMS: items,
     }
 
 
@@ -179,6 +185,7 @@ def run_experiments(
     _dispatch(executor, tasks, save, progress)
     table = records.collect(folder, subset_hashes)
     write_parquet(table, runs_path)
+    write_parquet(records.collect_items(folder, subset_hashes), records.items_path(runs_path))
     return table
 
 

@@ -38,6 +38,8 @@ class RunResult:
     tokens: int
     seconds: float
     test_losses: dict[str, float] = field(default_factory=dict)
+    # Per evaluation set ("" = the main one): each item's summed token loss and token count.
+    item_losses: dict[str, tuple[list[float], list[int]]] = field(default_factory=dict)
 
 
 def _records(examples: pd.DataFrame | Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -98,16 +100,19 @@ def train(
 
 
 @torch.no_grad()
-def evaluate(warm: WarmModel, encoded: list[Encoded], batch_size: int) -> float:
-    """Mean loss per response token over the whole set (each token weighs the same)."""
+def evaluate_items(
+    warm: WarmModel, encoded: list[Encoded], batch_size: int
+) -> tuple[list[float], list[int]]:
+    """Summed response-token loss and token count of each item, in the items' order."""
     warm.model.eval()
-    total, count = 0.0, 0
+    sums, counts = [0.0] * len(encoded), [0] * len(encoded)
     for batch in length_batches([len(e.ids) for e in encoded], batch_size):
         ids, labels = collate([encoded[i] for i in batch], warm.pad_id)
         with warm.autocast():
-            loss, n = warm.loss_sum(ids, labels)
-        total, count = total + loss.item(), count + n
-    return total / max(count, 1)
+            loss, n = warm.row_losses(ids, labels)
+        for i, item_loss, item_tokens in zip(batch, loss, n, strict=True):
+            sums[i], counts[i] = float(item_loss), int(item_tokens)
+    return sums, counts
 
 
 def finetune_and_evaluate(
@@ -138,14 +143,17 @@ def finetune_and_evaluate(
         if on_step is not None:
             steps = optimizer_steps(len(encoded), config)
             on_step(steps, steps, f"loss {train_loss:.3f}, evaluating")
-        losses = {n: evaluate(warm, e, config.eval_batch_size) for n, e in encoded_evals.items()}
+        items = {
+            n: evaluate_items(warm, e, config.eval_batch_size) for n, e in encoded_evals.items()
+        }
     else:
         if on_step is not None:
             on_step(0, 0, "evaluating the base model")
         with warm.base_weights():
-            losses = {
-                n: evaluate(warm, e, config.eval_batch_size) for n, e in encoded_evals.items()
+            items = {
+                n: evaluate_items(warm, e, config.eval_batch_size) for n, e in encoded_evals.items()
             }
+    losses = {n: sum(sums) / max(sum(counts), 1) for n, (sums, counts) in items.items()}
     eval_loss = losses.pop("")
     return RunResult(
         eval_loss=eval_loss,
@@ -154,4 +162,5 @@ def finetune_and_evaluate(
         tokens=tokens,
         seconds=time.perf_counter() - started,
         test_losses=losses,
+        item_losses=items,
     )

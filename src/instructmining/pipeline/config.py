@@ -100,9 +100,10 @@ def _models() -> Iterable[str]:
 
 
 def _baselines() -> Iterable[str]:
-    from instructmining.selection.selectors import BASELINES
+    """Selectors a comparison may add: every one but the rule and random, which always run."""
+    from instructmining.selection.selectors import SELECTORS
 
-    return BASELINES
+    return [name for name in SELECTORS if name not in ("rule", "random")]
 
 
 Preset = Annotated[str, _one_of(_presets)]
@@ -197,13 +198,19 @@ class EvalSet(_Strict):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="a test set's name: its losses are test_loss__NAME, its target NAME",
     )
+    holdout: float | None = Field(
+        None, gt=0, lt=1, description="share of the items held out from the fit (seeded)"
+    )
+    holdout_seed: int = 0
 
     _format = field_validator("format")(_known_format)
 
 
 class ExperimentsConfig(_Strict):
     eval: EvalSet
-    test_eval: EvalSet | None = None
+    # One test set (named by its `name`, "test" by default) or several by name; compare
+    # reports every one.
+    test_eval: EvalSet | dict[str, EvalSet] | None = None
     preset: Preset = "cpu-small"
     overrides: dict[str, Any] = Field(default_factory=dict)
     seeds: list[NonNegativeInt] = Field(default_factory=lambda: [0])
@@ -232,6 +239,7 @@ class FitConfig(_Strict):
         "auto (mean where two sets disagree, else fit)",
     )
     weights: dict[str, float] | None = Field(None, description="weights of a mean target")
+    permutations: int = Field(200, ge=0, description="permutation test of CV R² (0: off)")
 
 
 class SelectConfig(_Strict):
@@ -261,6 +269,13 @@ class CompareConfig(_Strict):
     )
 
 
+class OverlapConfig(_Strict):
+    """Pool examples that duplicate evaluation items (exact or MinHash near duplicates)."""
+
+    drop: bool = True
+    threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard threshold")
+
+
 class RunConfig(_Strict):
     """The whole loop; optional sections are skipped when absent."""
 
@@ -275,6 +290,7 @@ class RunConfig(_Strict):
     select: SelectConfig | None = None
     search: SearchConfig | None = None
     compare: CompareConfig | None = None
+    overlap: OverlapConfig = Field(default_factory=OverlapConfig)
     report: bool = True
 
     @field_validator("workspace")
@@ -286,7 +302,10 @@ class RunConfig(_Strict):
 
 
 def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    # A union's member (`EvalSet`, `dict[str,EvalSet]`) is no key of the YAML: leave it out.
+    parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper())]
+    parts = [p for p in parts if not p.startswith("dict[")]
+    key = ".".join(parts) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"unknown key {key!r}"
     message = error["msg"].removeprefix("Value error, ")

@@ -16,11 +16,12 @@ import pandas as pd
 
 from instructmining.data.pool import cap_per_source
 from instructmining.errors import UserError
+from instructmining.experiments.holdout import HOLDOUT
 from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
 from instructmining.pipeline.stages import run_stage
 from instructmining.progress import console
-from instructmining.storage import read_parquet, write_json
+from instructmining.storage import read_parquet, write_json, write_parquet
 from instructmining.workspace import Workspace
 
 
@@ -95,9 +96,13 @@ class Pipeline:
         "fit": (("runs", "indicators", "subsets"), ("rule",)),
         "select": (("rule", "pool", "indicators"), ("selected", "selection")),
         "search": (("rule", "pool", "indicators", "experiment"), ("search",)),
-        "compare": (("rule", "pool", "indicators", "experiment"), ("compare", "compare_summary")),
+        "compare": (
+            ("rule", "pool", "indicators", "experiment"),
+            ("compare", "compare_summary", "compare_items"),
+        ),
         "report": (
-            ("pool", "indicators", "runs", "rule", "search", "compare", "selection"),
+            ("pool", "indicators", "runs", "rule", "search", "compare", "compare_summary")
+            + ("selection", "overlap", "holdout"),
             ("report",),
         ),
     }
@@ -122,10 +127,22 @@ class Pipeline:
     def pool(self) -> None:
         cfg = self.cfg.pool
         files = [(f, _paths(f.path, self.base)) for f in cfg.files]
-        inputs = hash_object([cfg.model_dump(), [_files_hash(paths) for _, paths in files]])
-        run_stage(self.ws.root, "pool", inputs, [self.ws.pool], lambda: self._build_pool(files))
+        pool_hashes = [_files_hash(paths) for _, paths in files]  # a missing file fails first
+        self.eval_sets()  # the pool is checked against them (overlap); a rerun skips them
+        evals = self._eval_tables()
+        inputs = hash_object(
+            [
+                cfg.model_dump(),
+                pool_hashes,
+                self.cfg.overlap.model_dump(),
+                _files_hash(list(evals.values())),
+            ]
+        )
+        outputs = [self.ws.pool, self.ws.overlap, self.ws.overlap_pairs]
+        run_stage(self.ws.root, "pool", inputs, outputs, lambda: self._build_pool(files, evals))
 
-    def _build_pool(self, files: list) -> dict:  # noqa: ANN001 - (PoolFile, paths) pairs
+    def _build_pool(self, files: list, evals: dict[str, Path]) -> dict:  # noqa: ANN001
+        """`files`: (PoolFile, paths) pairs; `evals`: the evaluation tables to check against."""
         from instructmining.data import build_pool, write_pool
         from instructmining.data.readers import ReadLimits
 
@@ -143,6 +160,7 @@ class Pipeline:
             )
             frames.append(built.pool)
         pool = pd.concat(frames, ignore_index=True).drop_duplicates("id")
+        pool = self._without_contamination(pool, evals)
         pool = cap_per_source(pool, cfg.per_source, cfg.seed)
         write_pool(pool, self.ws.pool)
         counts = pool["source"].value_counts().sort_index()
@@ -150,11 +168,38 @@ class Pipeline:
         console.print(f"pool: {len(pool)} examples: {per_source}")
         return {"examples": len(pool)}
 
-    def _eval_table(self, spec: EvalSet, name: str) -> None:
+    def _eval_tables(self) -> dict[str, Path]:
+        """Every evaluation table (the whole fit set, held-out part included, and test sets)."""
+        tables = {"eval": self.ws.eval_set("eval")}
+        tables.update({name: path for name, path in self.test_paths.items() if name != HOLDOUT})
+        return tables
+
+    def _without_contamination(self, pool: pd.DataFrame, evals: dict[str, Path]) -> pd.DataFrame:
+        """Pool examples that repeat an evaluation item are counted in overlap.json and dropped
+        (unless overlap.drop is off): training on them teaches the answers the loss measures."""
+        from instructmining.data import read_examples
+        from instructmining.data.overlap import drop_overlap, find_overlap, overlap_counts
+
+        cfg = self.cfg.overlap
+        found = find_overlap(
+            pool, {n: read_examples(p) for n, p in evals.items()}, threshold=cfg.threshold
+        )
+        counts = overlap_counts(pool, found)
+        write_parquet(found, self.ws.overlap_pairs)
+        write_json({**counts, "threshold": cfg.threshold, "dropped": cfg.drop}, self.ws.overlap)
+        console.print(
+            f"overlap with evaluation sets: {counts['contaminated']} of {len(pool)} pool examples "
+            f"({counts['exact']} exact, {counts['near']} near duplicates)"
+            + (", dropped" if cfg.drop and counts["contaminated"] else "")
+        )
+        return drop_overlap(pool, found) if cfg.drop else pool
+
+    def _eval_table(self, spec: EvalSet, name: str) -> Path:
         paths = _paths(spec.path, self.base)
         target = self.ws.eval_set(name)
         inputs = hash_object([spec.model_dump(), _files_hash(paths)])
         run_stage(self.ws.root, name, inputs, [target], lambda: self._copy_eval(spec, name, paths))
+        return target
 
     def _copy_eval(self, spec: EvalSet, name: str, paths: list[Path]) -> dict:
         from instructmining.data import read_examples, write_pool
@@ -170,11 +215,44 @@ class Pipeline:
         console.print(f"{name}: {len(table)} items from {', '.join(p.name for p in paths)}")
         return {"examples": len(table)}
 
+    def _test_sets(self) -> dict[str, tuple[EvalSet, str]]:
+        """Each test set's name: (its spec, its workspace table's key)."""
+        tests = self.cfg.experiments.test_eval
+        if isinstance(tests, dict):  # several test sets, named by their keys
+            return {name: (spec, f"test_eval_{name}") for name, spec in tests.items()}
+        return {tests.name: (tests, "test_eval")} if tests is not None else {}
+
+    @property
+    def eval_path(self) -> Path:
+        """What fine-tunes are fitted on: the fit set, less its held-out items where any."""
+        if getattr(self, "_eval_path", None) is not None:
+            return self._eval_path
+        held = self.cfg.experiments.eval.holdout
+        return self.ws.eval_fit if held else self.ws.eval_set("eval")
+
+    @eval_path.setter
+    def eval_path(self, path: Path) -> None:  # a caller (or test) that places the table itself
+        self._eval_path = Path(path)
+
+    @property
+    def test_paths(self) -> dict[str, Path]:
+        """Every set a run is also measured on, by name: test sets and the held-out items."""
+        paths = {name: self.ws.eval_set(key) for name, (_, key) in self._test_sets().items()}
+        if self.cfg.experiments.eval.holdout:
+            paths[HOLDOUT] = self.ws.eval_holdout
+        return paths
+
     def eval_sets(self) -> None:
+        from instructmining.experiments.holdout import write_holdout
+
         exp = self.cfg.experiments
-        self._eval_table(exp.eval, "eval")
-        if exp.test_eval:
-            self._eval_table(exp.test_eval, "test_eval")
+        whole = self._eval_table(exp.eval, "eval")
+        for spec, key in self._test_sets().values():
+            self._eval_table(spec, key)
+        if exp.eval.holdout:
+            _, held_path = write_holdout(self.ws, whole, exp.eval.holdout, exp.eval.holdout_seed)
+            held = len(read_parquet(held_path))
+            console.print(f"held out {held} of the fit set's items (seed {exp.eval.holdout_seed})")
 
     def indicator_options(self):  # noqa: ANN201 - IndicatorOptions, imported lazily
         from instructmining.indicators import IndicatorOptions
@@ -275,8 +353,8 @@ class Pipeline:
 
         exp = self.cfg.experiments
         config = self.experiment_config()
-        eval_path = self.ws.eval_set("eval")
-        tests = {exp.test_eval.name: self.ws.eval_set("test_eval")} if exp.test_eval else None
+        eval_path = self.eval_path
+        tests = self.test_paths or None
         subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
         repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
         runs = run_experiments(
@@ -295,9 +373,11 @@ class Pipeline:
         console.print(runs_agreement_text(runs, pool, subsets), highlight=False, markup=False)
 
     def fit(self) -> None:
+        from instructmining.cli.rule import evidence_lines
         from instructmining.experiments import config_hash
         from instructmining.rule import fit_rule, load_fit_table
         from instructmining.rule.sets_text import sets_text
+        from instructmining.rule.verdict import rule_verdict
 
         cfg = self.cfg.fit
         data = load_fit_table(
@@ -313,11 +393,17 @@ class Pipeline:
             max_indicators=cfg.max_indicators,
             folds=cfg.folds,
             name="rule",
+            permutations=cfg.permutations,
+            jobs=2,
+            cache_dir=self.ws.cache,
         )
         write_json(result.rule.to_dict(), self.ws.rule)
         console.print(sets_text(result.rule.info), highlight=False, markup=False)
         console.print(f"target: {result.rule.target.explain()}", highlight=False)
         console.print(f"rule: {result.rule.describe()}")
+        for line in evidence_lines(result.rule.info):
+            console.print(line, soft_wrap=True)
+        console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}", soft_wrap=True)
 
     def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
         from instructmining.indicators.output import read_indicators
@@ -325,7 +411,7 @@ class Pipeline:
         from instructmining.selection import score_pool
         from instructmining.selection.select import indicator_options
 
-        rule = load_rule(self.ws.rule) if selector == "rule" else None
+        rule = load_rule(self.ws.rule) if selector in ("rule", "mixture") else None
         cfg = self.cfg.indicators
         return score_pool(
             read_parquet(self.ws.pool),
@@ -386,6 +472,8 @@ class Pipeline:
         console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}")
 
     def compare(self) -> None:
+        from instructmining.cli.select import print_comparison
+        from instructmining.rule.verdict import rule_verdict
         from instructmining.selection.training import compare_stage
 
         cfg = self.cfg.compare
@@ -393,7 +481,7 @@ class Pipeline:
             console.print("no compare section: skipped")
             return
         rule, options = self._rule_and_options()
-        compare_stage(
+        found = compare_stage(
             self.ws,
             rule,
             cfg.n,
@@ -403,6 +491,9 @@ class Pipeline:
             knn_k=self.cfg.indicators.k,
             executor=self.executor,
         )
+        print_comparison(found.summary, cfg.n, cfg.seeds)
+        verdict = rule_verdict(rule.info, found.summary.to_dict("records"))
+        console.print(f"[bold]verdict:[/] {verdict}", soft_wrap=True)
 
     def report(self) -> None:
         from instructmining.report import build_report

@@ -20,32 +20,55 @@ def rule_formula(rule_path) -> str:  # noqa: ANN001 - a Path to rule.json
 
 
 def final_message(result: PipelineResult, seconds: float) -> str:
-    """What a user reads last: rule, comparison with intervals, report path and time taken."""
+    """What a user reads last: the verdict, rule, comparison per evaluation set with both
+    intervals, report path and time taken."""
+    from instructmining.rule.verdict import rule_verdict
+
     lines = [f"workspace: {result.workspace}"]
+    summary = result.comparison
+    intervals = summary.to_dict(orient="records") if summary is not None else None
     if result.rule.exists():
         rule = load_rule(result.rule)
+        info = rule.info
+        lines.append(f"verdict: {rule_verdict(info, intervals)}")
         lines.append(f"fitted rule: {rule_formula(result.rule)}")
         lines.append(f"  target: {rule.target.explain()}")
-        cv = rule.info.get("fit", {}).get("cv_r2")
-        if cv is not None:
-            lines.append(f"  cross-validated R²: {cv:.3f}")
-        sentences = agreement_sentences(
-            rule.info.get("eval_agreement") or [], rule.info.get("source_view")
-        )
+        fit = info.get("fit", {})
+        mixture = (info.get("mixture") or {}).get("cv_r2")
+        figures = [
+            f"{label} {value:{fmt}}" if isinstance(value, int | float) else f"{label} undefined"
+            for value, label, fmt in (
+                (fit.get("cv_r2"), "cross-validated R²", ".3f"),
+                (fit.get("cv_spearman"), "CV Spearman", ".3f"),
+                (fit.get("permutation_p"), "permutation p", ".3g"),
+                (mixture, "mixture rule CV R²", ".3f"),
+            )
+        ]
+        if figures:
+            lines.append(f"  {'; '.join(figures)}")
+        sentences = agreement_sentences(info.get("eval_agreement") or [], info.get("source_view"))
         lines += [f"  {line}" for line in sentences]
-    summary = result.comparison
     if summary is not None and not summary.empty:
-        lines.append("selected vs others (eval loss, mean ± sd over seeds; diff = rule - other):")
-        for row in summary.to_dict(orient="records"):
-            spread = f"{row['mean']:.4f} ± {row['sd']:.4f} ({row['runs']} runs)"
-            text = f"  {row['selector']:<8} {spread}"
-            if row["selector"] != "rule" and row.get("diff") == row.get("diff"):
-                text += (
-                    f"; diff {row['diff']:+.4f}, 95% CI [{row['diff_low']:+.4f}, "
-                    f"{row['diff_high']:+.4f}] ({row['method']})"
-                )
-            lines.append(text)
+        lines.append(
+            "selected vs others (eval loss, mean ± sd over seeds; diff = rule - other, 95% CIs: "
+            "t = paired t over seeds, boot = paired bootstrap over items and seeds):"
+        )
+        if "eval_set" not in summary.columns:
+            summary = summary.assign(eval_set="fit")
+        for eval_set, rows in summary.groupby("eval_set", sort=False):
+            lines.append(f" on {eval_set}:")
+            for row in rows.to_dict(orient="records"):
+                lines.append(_comparison_line(row))
     if result.report is not None:
         lines.append(f"report: {result.report.resolve()}")
     lines.append(f"finished in {seconds / 60:.1f} min")
     return "\n".join(lines)
+
+
+def _comparison_line(row: dict) -> str:
+    text = f"  {row['selector']:<8} {row['mean']:.4f} ± {row['sd']:.4f} ({row['runs']} runs)"
+    if row["selector"] != "rule" and row.get("diff") == row.get("diff"):
+        text += f"; diff {row['diff']:+.4f}, t [{row['diff_low']:+.4f}, {row['diff_high']:+.4f}]"
+        if row.get("boot_low") == row.get("boot_low") and "boot_low" in row:
+            text += f", boot [{row['boot_low']:+.4f}, {row['boot_high']:+.4f}]"
+    return text

@@ -86,10 +86,21 @@ def load_inputs(workspace: Workspace | Path) -> ReportInputs:
                 for key in ("id", "subset_id", "selector"):  # joined and compared as text
                     if key in table:
                         table[key] = table[key].astype(str)
+                if name == "compare" and "eval_set" in table:
+                    table = wide_compare(table)
                 inputs.tables[name] = table
         except UserError as exc:
             inputs.problems[name] = str(exc)
     return inputs
+
+
+def wide_compare(runs: pd.DataFrame) -> pd.DataFrame:
+    """compare.parquet holds one row per (selector, seed, eval set); the sections read one row
+    per fine-tune: eval_loss on the fit set and test_loss__<set> on every other set."""
+    keys = ["selector", "seed", "n", "subset_id"]
+    wide = runs.pivot_table("eval_loss", keys, "eval_set", aggfunc="first", dropna=False)
+    wide = wide.rename(columns=lambda s: "eval_loss" if s == "fit" else f"test_loss__{s}")
+    return wide.reset_index().rename_axis(columns=None)
 
 
 def _read_json(path: Path) -> dict:

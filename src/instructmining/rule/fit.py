@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 
 from instructmining.errors import UserError
 from instructmining.outcomes import pooled_sd
+from instructmining.rule.chance import N_PERMUTATIONS, cv_spearman, permutation_test
 from instructmining.rule.combos import (
     ablation,
     count_combinations,
@@ -23,6 +25,7 @@ from instructmining.rule.combos import (
 )
 from instructmining.rule.evalsets import SetAnalysis, analyse_sets
 from instructmining.rule.learners import MODELS, compare_models, fit_model
+from instructmining.rule.mixture import fit_mixture
 from instructmining.rule.model import Rule
 from instructmining.rule.regression import cv_splits, fit_ols, min_train_size
 from instructmining.rule.table import TARGET, FitTable
@@ -51,11 +54,15 @@ def fit_rule(
     exact: bool = False,
     max_combinations: int = 20000,
     name: str = "rule",
+    permutations: int = N_PERMUTATIONS,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
 ) -> FitResult:
     """Fit log eval loss on subset-mean indicators (one row per subset).
 
     `data` is a `FitTable` or a DataFrame with column `log_eval_loss` and indicator columns;
     `indicators` limits the candidates, and with `exact` they are all used without a search.
+    `permutations` shuffles of the losses test the whole search against chance (0: no test).
     """
     if isinstance(data, pd.DataFrame):
         data = _as_fit_table(data)
@@ -89,7 +96,24 @@ def fit_rule(
         # Conservative check of the winning F-test against the number of combinations tried.
         "f_p_bonferroni": min(1.0, ols.stats()["f_p"] * n_tried),
         **_noise(table),
+        "cv_spearman": cv_spearman(table, chosen, TARGET, splits),
     }
+    if permutations > 0:
+        stats.update(
+            permutation_test(
+                table,
+                candidates,
+                TARGET,
+                max_size,
+                splits,
+                stats["cv_r2"],
+                criterion="exact" if exact else criterion,
+                exact=exact,
+                n_permutations=permutations,
+                jobs=jobs,
+                cache_dir=cache_dir,
+            )
+        )
     models = compare_models(table, chosen, TARGET, splits)
     rule = _build_rule(name, model, data, chosen, ols, coefficients, stats, combos, models, table)
     abl = ablation(table, chosen, TARGET, splits)
@@ -98,6 +122,8 @@ def fit_rule(
         data, data.target, chosen, candidates, max_size, folds, criterion, exact, max_combinations
     )
     rule.info.update(sets.info())
+    if data.proportions is not None:
+        rule.info["mixture"] = fit_mixture(table, data.proportions, TARGET, splits)
     return FitResult(rule, combos, coefficients, stats, abl, models, sets)
 
 

@@ -59,6 +59,7 @@ class FitTable:
     shares: pd.DataFrame | None = None
     examples: pd.DataFrame | None = None
     subset_size: int | None = None
+    proportions: pd.DataFrame | None = None  # subset_id + each source's share (mixture rule)
 
 
 _RUN_KEY = ["subset_id", "seed", "eval_loss"]
@@ -144,6 +145,7 @@ def load_fit_table(
     data.provenance["inputs"].update(inputs)
     data.definitions.update(_definitions(ws.indicators, data.columns))
     data.shares, data.examples, data.subset_size = _sources(ws)
+    data.proportions = _proportions(ws)
     return data
 
 
@@ -223,6 +225,18 @@ def _sources(ws: Workspace) -> tuple[pd.DataFrame | None, pd.DataFrame | None, i
         indicators = read_parquet(ws.indicators, required=["id"]).astype({"id": str})
         examples = indicators.merge(pool.astype({"id": str}), on="id", how="inner")
     return shares, examples, size
+
+
+def _proportions(ws: Workspace) -> pd.DataFrame | None:
+    """Source shares per subset, where the workspace has subsets and a pool with sources."""
+    from instructmining.rule.mixture import source_proportions
+
+    if not (ws.subsets.exists() and ws.pool.exists()):
+        return None
+    pool = read_parquet(ws.pool)
+    if "source" not in pool.columns:
+        return None
+    return source_proportions(read_parquet(ws.subsets, required=["subset_id", "id"]), pool)
 
 
 def _one_setting(

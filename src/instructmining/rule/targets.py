@@ -82,11 +82,18 @@ def _column(name: str) -> str:
 
 def set_losses(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean loss over seeds per subset (rows) and evaluation set (columns `fit`, then each
-    recorded NAME); finished runs of trained subsets only, sets without any loss left out."""
+    recorded NAME); finished runs of trained subsets only, sets without any loss left out. The
+    fit set's held-out items (`test_loss__holdout`) are no set of their own: never a target,
+    they stay out of the fit and its agreement figures."""
+    from instructmining.experiments.holdout import HOLDOUT
+
     ok = runs[runs["subset_id"] != BASE_SUBSET]
     if "status" in ok.columns:
         ok = ok[ok["status"].astype(str) == "ok"]
-    columns = ["eval_loss"] + sorted(c for c in ok.columns if c.startswith(TEST_PREFIX))
+    held = f"{TEST_PREFIX}{HOLDOUT}"
+    columns = ["eval_loss"] + sorted(
+        c for c in ok.columns if c.startswith(TEST_PREFIX) and c != held
+    )
     means = ok[columns].astype(float).groupby(ok["subset_id"].astype(str), sort=True).mean()
     means.columns = [FIT if c == "eval_loss" else c[len(TEST_PREFIX) :] for c in columns]
     return means.loc[:, means.notna().any()]

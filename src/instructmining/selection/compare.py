@@ -1,10 +1,13 @@
-"""Is the rule's top n better than random n and than single-indicator baselines, beyond noise?
+"""Is the rule's top n better than random n and than the baselines, beyond noise?
 
-Every selection is trained once per seed. Random selection i is drawn with seed i and trained
-with training seed i; deterministic selections (the rule, the baselines) are trained with the
-same seeds. Differences are therefore paired by seed: a paired t-interval removes the noise
-a training seed shares between selections, which a Welch interval would count twice. Where the
-seeds of two selections do not line up (a run failed), the Welch interval is used instead.
+Every selection is trained once per seed and the same fine-tuned model is evaluated on every
+evaluation set (the items the rule was fitted on, the held-out items, each test set), so each
+set gets its own interval. Random selection i is drawn with seed i and trained with training
+seed i; deterministic selections (the rule, the baselines) are trained with the same seeds.
+
+Two intervals per difference: the paired t over seeds (training noise only; Welch where the
+seeds do not line up) and a paired bootstrap that resamples evaluation items and seeds together
+(the items are a sample too: a difference on 32 items may not hold on the next 32).
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ from instructmining.errors import UserError
 from instructmining.hashing import hash_object
 from instructmining.selection.select import score_pool
 
-RUN_COLUMNS = ["selector", "seed", "n", "eval_loss", "subset_id"]
+RUN_COLUMNS = ["selector", "seed", "n", "eval_set", "eval_loss", "subset_id"]
+ITEM_COLUMNS = ["selector", "seed", "eval_set", "item_id", "loss_sum", "tokens"]
+FIT_SET = "fit"  # the evaluation items the rule was fitted on
+T_METHOD = "paired t over seeds"
+BOOT_METHOD = "paired bootstrap over items and seeds"
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,19 @@ class Job:
     ids: tuple[str, ...]
 
 
-Evaluate = Callable[[list[Job]], list[float]]
+# Trains the jobs; per-item losses (job index, eval_set, item_id, loss_sum, tokens), or one eval
+# loss per job (then there is one evaluation set and no item noise to resample).
+Evaluate = Callable[[list[Job]], "pd.DataFrame | list[float]"]
+
+
+@dataclass
+class Comparison:
+    """runs: one row per (selector, seed, eval set); summary: one interval per eval set and
+    selector; items: each run's loss on each evaluation item."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    items: pd.DataFrame
 
 
 def subset_name(label: str, ids: list[str] | tuple[str, ...]) -> str:
@@ -63,27 +82,52 @@ def compare_selections(
     seeds: list[int],
     n: int,
     reference: str = "rule",
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train every selection with every seed; (runs, summary) tables.
+    n_boot: int = 2000,
+) -> Comparison:
+    """Train every selection with every seed and summarise each evaluation set.
 
-    `rankings` maps a deterministic selector's name to its ranking (id, score, rank);
-    `evaluate` trains a list of jobs and returns one eval loss per job (NaN if it failed)."""
+    `rankings` maps a deterministic selector's name to its ranking (id, score, rank)."""
     if len(seeds) < 2:
         raise UserError("compare needs at least 2 seeds to measure noise")
     if n <= 0 or n > len(pool):
         raise UserError(f"--n must lie in 1..{len(pool)} (the pool size), got {n}")
     jobs = plan_jobs(pool, rankings, seeds, n)
-    losses = evaluate(jobs)
-    runs = pd.DataFrame(
-        {
-            "selector": [j.selector for j in jobs],
-            "seed": [j.seed for j in jobs],
-            "n": n,
-            "eval_loss": np.asarray(losses, dtype=float),
-            "subset_id": [j.subset_id for j in jobs],
-        }
+    items = _item_table(jobs, evaluate(jobs))
+    runs = _run_table(jobs, items, n)
+    return Comparison(
+        runs, summarize_comparison(runs, reference, items=items, n_boot=n_boot), items
     )
-    return runs, summarize_comparison(runs, reference)
+
+
+def _item_table(jobs: list[Job], measured: pd.DataFrame | list[float]) -> pd.DataFrame:
+    if not isinstance(measured, pd.DataFrame):  # one loss per job: a single "item" per run
+        measured = pd.DataFrame(
+            {"job": range(len(jobs)), "eval_set": FIT_SET, "item_id": "all", "tokens": 1}
+        ).assign(loss_sum=np.asarray(measured, dtype=float))
+    measured = measured.dropna(subset=["loss_sum"])
+    job = measured["job"].to_numpy(dtype=int)
+    table = measured.assign(
+        selector=[jobs[i].selector for i in job], seed=[jobs[i].seed for i in job]
+    )
+    return table[ITEM_COLUMNS].reset_index(drop=True)
+
+
+def _run_table(jobs: list[Job], items: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Eval loss per (selector, seed, eval set): token-weighted mean over the items; NaN for a
+    job that failed."""
+    sets = sorted(set(items["eval_set"]), key=_set_order) or [FIT_SET]
+    sums = items.groupby(["selector", "seed", "eval_set"])[["loss_sum", "tokens"]].sum()
+    loss = (sums["loss_sum"] / sums["tokens"]).to_dict()
+    rows = [
+        (j.selector, j.seed, n, e, loss.get((j.selector, j.seed, e), np.nan), j.subset_id)
+        for e in sets
+        for j in jobs
+    ]
+    return pd.DataFrame(rows, columns=RUN_COLUMNS).astype({"eval_loss": float})
+
+
+def _set_order(name: str) -> tuple[int, str]:
+    return ({FIT_SET: 0, "holdout": 1}.get(name, 2), name)
 
 
 def difference_interval(
@@ -94,7 +138,7 @@ def difference_interval(
     common = a.index.intersection(b.index)
     if len(common) >= 2 and len(common) == len(a) == len(b):
         test = stats.ttest_rel(a[common], b[common])
-        method, diff = "paired t", float((a[common] - b[common]).mean())
+        method, diff = T_METHOD, float((a[common] - b[common]).mean())
     elif len(a) >= 2 and len(b) >= 2:
         test = stats.ttest_ind(a, b, equal_var=False)
         method, diff = "Welch t", float(a.mean() - b.mean())
@@ -111,25 +155,89 @@ def difference_interval(
     }
 
 
+def paired_bootstrap(
+    a_sums: np.ndarray,
+    a_tokens: np.ndarray,
+    b_sums: np.ndarray,
+    b_tokens: np.ndarray,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of mean over seeds of (loss a - loss b), resampling seeds (rows) and
+    evaluation items (columns) together; each loss is the token-weighted mean over the items,
+    as the runs measure it. Arrays are (seeds, items), paired by row and column."""
+    rng = np.random.default_rng(seed)
+    n_seeds, n_items = a_sums.shape
+    item_w = rng.multinomial(n_items, np.full(n_items, 1 / n_items), size=n_boot).T  # (I, B)
+    seed_w = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_boot)  # (B, S)
+    per_seed = (a_sums @ item_w) / (a_tokens @ item_w) - (b_sums @ item_w) / (b_tokens @ item_w)
+    stat = np.einsum("bs,sb->b", seed_w, per_seed) / n_seeds
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(stat, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _item_matrices(items: pd.DataFrame, selector: str, seeds: list) -> tuple[np.ndarray, ...]:
+    mine = items[items["selector"] == selector]
+    sums = mine.pivot_table("loss_sum", "seed", "item_id", aggfunc="sum").loc[seeds]
+    tokens = mine.pivot_table("tokens", "seed", "item_id", aggfunc="sum").loc[seeds]
+    return sums.to_numpy(dtype=float), tokens[sums.columns].to_numpy(dtype=float)
+
+
+def bootstrap_interval(
+    items: pd.DataFrame, reference: str, other: str, n_boot: int = 2000, confidence: float = 0.95
+) -> dict[str, float]:
+    """The paired bootstrap over the seeds and items both selectors have."""
+    nan = {"boot_low": float("nan"), "boot_high": float("nan")}
+    pair = items[items["selector"].isin([reference, other])]
+    seeds = sorted(set.intersection(*(set(g["seed"]) for _, g in pair.groupby("selector"))))
+    if pair["selector"].nunique() < 2 or len(seeds) < 2:
+        return nan
+    ids = set.intersection(*(set(g["item_id"]) for _, g in pair.groupby("selector")))
+    pair = pair[pair["item_id"].isin(ids)]
+    a_sums, a_tokens = _item_matrices(pair, reference, seeds)
+    b_sums, b_tokens = _item_matrices(pair, other, seeds)
+    if np.isnan(a_sums).any() or np.isnan(b_sums).any():  # an item missing from some run
+        return nan
+    low, high = paired_bootstrap(a_sums, a_tokens, b_sums, b_tokens, n_boot, confidence)
+    return {"boot_low": low, "boot_high": high}
+
+
 def summarize_comparison(
-    runs: pd.DataFrame, reference: str = "rule", confidence: float = 0.95
+    runs: pd.DataFrame,
+    reference: str = "rule",
+    confidence: float = 0.95,
+    items: pd.DataFrame | None = None,
+    n_boot: int = 2000,
 ) -> pd.DataFrame:
-    """Mean and sd per selector, and reference - selector with a confidence interval
-    (negative = the reference selection reaches a lower loss)."""
-    by_seed = {
-        name: group.set_index("seed")["eval_loss"] for name, group in runs.groupby("selector")
-    }
+    """Per eval set: mean and sd per selector, and reference - selector with the paired t over
+    seeds and the paired bootstrap over items and seeds (negative = the reference selection
+    reaches a lower loss)."""
+    if "eval_set" not in runs.columns:
+        runs = runs.assign(eval_set=FIT_SET)
     rows = []
-    for name, losses in by_seed.items():
-        row = {
-            "selector": name,
-            "runs": int(losses.notna().sum()),
-            "mean": float(losses.mean()),
-            "sd": float(losses.std(ddof=1)),
-        }
-        if name != reference and reference in by_seed:
-            row.update(difference_interval(by_seed[reference], losses, confidence))
-        rows.append(row)
     order = {reference: 0, "random": 1}
-    rows.sort(key=lambda r: (order.get(r["selector"], 2), r["selector"]))
+    for eval_set in sorted(runs["eval_set"].unique(), key=_set_order):
+        mine = runs[runs["eval_set"] == eval_set]
+        by_seed = {
+            name: group.set_index("seed")["eval_loss"] for name, group in mine.groupby("selector")
+        }
+        found = []
+        for name, losses in by_seed.items():
+            row = {
+                "eval_set": eval_set,
+                "selector": name,
+                "runs": int(losses.notna().sum()),
+                "mean": float(losses.mean()),
+                "sd": float(losses.std(ddof=1)),
+            }
+            if name != reference and reference in by_seed:
+                row.update(difference_interval(by_seed[reference], losses, confidence))
+                if items is not None:
+                    in_set = items[items["eval_set"] == eval_set]
+                    row.update(bootstrap_interval(in_set, reference, name, n_boot, confidence))
+            found.append(row)
+        found.sort(key=lambda r: (order.get(r["selector"], 2), r["selector"]))
+        rows += found
     return pd.DataFrame(rows)

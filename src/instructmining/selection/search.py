@@ -21,7 +21,7 @@ from instructmining.errors import UserError
 from instructmining.progress import progress_bar
 
 Objective = Callable[[int], "float | dict[str, float]"]
-SEARCH_COLUMNS = ["trial", "n", "eval_loss", "test_loss", "seconds", "cached"]
+SEARCH_COLUMNS = ["trial", "n", "eval_loss", "holdout_loss", "test_loss", "seconds", "cached"]
 
 
 def search_size(
@@ -34,7 +34,8 @@ def search_size(
     progress: bool = True,
     on_trial: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
-    """Minimise `objective(n)` (eval loss, or a dict with eval_loss and optional test_loss)
+    """Minimise `objective(n)` (eval loss, or a dict with eval_loss and optional holdout_loss
+    and test_loss, reported, never optimised)
     over integers in [n_min, n_max]; one row per trial, in order. `on_trial` receives the
     trials so far after each one (to save them as they come)."""
     if n_min < 1 or n_max <= n_min:
@@ -67,6 +68,7 @@ def search_size(
                 "trial": len(rows),
                 "n": n,
                 "eval_loss": float(found["eval_loss"]),
+                "holdout_loss": float(found.get("holdout_loss", math.nan)),
                 "test_loss": float(found.get("test_loss", math.nan)),
                 "seconds": 0.0 if cached else time.perf_counter() - started,
                 "cached": cached,

@@ -139,6 +139,8 @@ def score_pool(
     table = ensure_indicators(
         pool, selector.columns(), indicators, options, cache_dir, progress=progress
     )
+    if "source" in pool.columns:  # the mixture selector draws by source
+        table["source"] = pool["source"].to_numpy()
     score = np.asarray(selector.score(table, seed=seed), dtype=float)
     ids = pool["id"].astype(str).to_numpy()
     key = np.where(np.isnan(score), np.inf, score)

@@ -18,6 +18,8 @@ treat them alike. Directions of the single-indicator baselines, and why:
 - `knn`: higher is better: a larger distance to the k nearest neighbours marks a rarer example
   (the v1 rule gives Knn6 a negative weight on loss).
 - `random`: a seeded uniform draw.
+- `mixture`: examples drawn (seeded) in the source shares the fitted mixture rule predicts best
+  (RegMix): asks whether the indicators add anything beyond the choice of sources.
 """
 
 from __future__ import annotations
@@ -84,6 +86,21 @@ class IndicatorSelector(Selector):
         return score
 
 
+@dataclass
+class MixtureSelector(Selector):
+    """A seeded draw whose top n follows the predicted best source mixture at every n."""
+
+    shares: dict[str, float]
+    name = "mixture"
+
+    def score(self, table: pd.DataFrame, seed: int = 0) -> np.ndarray:
+        from instructmining.rule.mixture import mixture_scores
+
+        if "source" not in table.columns:
+            raise UserError("the mixture selector needs the pool's source column")
+        return mixture_scores(table["source"], self.shares, seed)
+
+
 BASELINES = {
     "ifd": lambda k: IndicatorSelector("ifd", "ifd", True, below=1.0),
     "reward": lambda k: IndicatorSelector("reward", "reward", True),
@@ -92,7 +109,7 @@ BASELINES = {
     "mtld": lambda k: IndicatorSelector("mtld", "mtld", True),
     "knn": lambda k: IndicatorSelector("knn", f"knn{k}", True),
 }
-SELECTORS = ("rule", "random", *BASELINES)
+SELECTORS = ("rule", "random", "mixture", *BASELINES)
 
 
 def get_selector(name: str, rule: Rule | None = None, knn_k: int = 6) -> Selector:
@@ -103,6 +120,11 @@ def get_selector(name: str, rule: Rule | None = None, knn_k: int = 6) -> Selecto
         return RuleSelector(rule)
     if name == "random":
         return RandomSelector()
+    if name == "mixture":
+        mixture = (rule.info.get("mixture") if rule is not None else None) or {}
+        if not mixture.get("best_mixture"):
+            raise UserError("the mixture selector needs a fitted rule with a mixture fit (--rule)")
+        return MixtureSelector(dict(mixture["best_mixture"]))
     if name in BASELINES:
         return BASELINES[name](knn_k)
     hint = difflib.get_close_matches(name, SELECTORS, n=1)

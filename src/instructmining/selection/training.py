@@ -17,12 +17,19 @@ import pandas as pd
 
 from instructmining.data.pool import read_pool
 from instructmining.errors import UserError
+from instructmining.experiments.holdout import HOLDOUT
 from instructmining.rule.model import Rule
-from instructmining.selection.compare import Evaluate, Job, compare_selections, subset_name
+from instructmining.selection.compare import (
+    Comparison,
+    Evaluate,
+    Job,
+    compare_selections,
+    subset_name,
+)
 from instructmining.selection.search import Objective, search_size
 from instructmining.selection.select import score_pool
 from instructmining.selection.selectors import get_selector
-from instructmining.storage import write_parquet
+from instructmining.storage import read_parquet, write_parquet
 from instructmining.workspace import Workspace
 
 TEST_EVAL = "test"
@@ -35,6 +42,7 @@ class Settings:
     eval_file: Path
     config: Any  # ExperimentConfig
     test_eval_file: Path | None = None
+    test_evals: dict[str, Path] | None = None  # every recorded test set (held-out items too)
 
 
 def experiment_settings(
@@ -64,12 +72,13 @@ def experiment_settings(
         config = preset(preset_name or "cpu-small")
     else:
         config = preset("cpu-small", **recorded["config"])
-    test = next(iter((recorded.get("test_eval_files") or {}).values()), None)
-    return Settings(Path(eval_file), config, ws.resolve(test) if test else None)
+    tests = {k: ws.resolve(v) for k, v in (recorded.get("test_eval_files") or {}).items()}
+    first = next((p for k, p in tests.items() if k != HOLDOUT), None)
+    return Settings(Path(eval_file), config, first, tests)
 
 
 def train_jobs(
-    workspace: Path,
+    workspace: Workspace | Path,
     jobs: list[Job],
     eval_file: Path,
     config: Any,
@@ -77,12 +86,15 @@ def train_jobs(
     test_evals: dict[str, Path] | None = None,
     progress: bool = True,
     executor: Any = None,
+    items: list[pd.DataFrame] | None = None,
     pool: pd.DataFrame | None = None,
 ) -> list[dict[str, float]]:
     """Fine-tune every job (one experiments call per seed); eval_loss (NaN if the run failed)
-    and each test_loss__<name> per job, in order. Examples' text comes from `pool` when given,
-    else from the workspace's pool table."""
+    and each test_loss__<name> per job, in order. Each seed's per-item losses (job index,
+    eval_set, item_id, loss_sum, tokens) are appended to `items` when it is given. Examples'
+    text comes from `pool` when given, else from the workspace's pool table."""
     from instructmining.experiments import config_hash, run_experiments
+    from instructmining.experiments.records import items_path
 
     wanted = config_hash(config)
     results: dict[tuple[str, int], dict[str, float]] = {}
@@ -107,7 +119,18 @@ def train_jobs(
         )
         for job in mine:
             results[(job.subset_id, seed)] = _loss(runs, job.subset_id, seed, wanted)
+        if items is not None:  # the items table holds this call's subsets only: read it now
+            items.append(_job_items(read_parquet(items_path(runs_path)), jobs, seed, wanted))
     return [results[(j.subset_id, j.seed)] for j in jobs]
+
+
+def _job_items(found: pd.DataFrame, jobs: list[Job], seed: int, wanted: str) -> pd.DataFrame:
+    index = pd.DataFrame(
+        [(i, j.subset_id, j.seed) for i, j in enumerate(jobs) if j.seed == seed],
+        columns=["job", "subset_id", "seed"],
+    ).astype({"subset_id": "string"})
+    found = found[found["config_hash"] == wanted].astype({"subset_id": "string"})
+    return index.merge(found, on=["subset_id", "seed"])
 
 
 def _loss(runs: pd.DataFrame, subset_id: str, seed: int, wanted_config: str) -> dict[str, float]:
@@ -124,7 +147,7 @@ def _loss(runs: pd.DataFrame, subset_id: str, seed: int, wanted_config: str) -> 
 
 
 def search_objective(
-    workspace: Path,
+    workspace: Workspace | Path,
     ranked: pd.DataFrame,
     eval_file: Path,
     config: Any,
@@ -132,11 +155,13 @@ def search_objective(
     test_eval: Path | None = None,
     progress: bool = True,
     executor: Any = None,
+    holdout: Path | None = None,
 ) -> Objective:
-    """Eval loss after fine-tuning on the top n of `ranked` (and the loss on `test_eval`,
-    which the search reports but does not optimise)."""
+    """Eval loss after fine-tuning on the top n of `ranked` (and the losses on the held-out
+    items and on `test_eval`, which the search reports but does not optimise)."""
     runs_path = Workspace.of(workspace).search_runs
-    test_evals = {TEST_EVAL: test_eval} if test_eval is not None else None
+    given = {TEST_EVAL: test_eval, HOLDOUT: holdout}
+    test_evals = {name: path for name, path in given.items() if path is not None} or None
 
     def objective(n: int) -> dict[str, float]:
         ids = tuple(ranked["id"].head(n))
@@ -147,6 +172,7 @@ def search_objective(
         return {
             "eval_loss": found["eval_loss"],
             "test_loss": found.get(f"test_loss__{TEST_EVAL}", math.nan),
+            "holdout_loss": found.get(f"test_loss__{HOLDOUT}", math.nan),
         }
 
     return objective
@@ -156,26 +182,31 @@ def compare_evaluator(
     workspace: Workspace | Path,
     eval_file: Path,
     config: Any,
+    test_evals: dict[str, Path] | None = None,
     progress: bool = True,
     executor: Any = None,
     pool: pd.DataFrame | None = None,
 ) -> Evaluate:
-    """Train comparison jobs into compare_runs.parquet; eval loss per job. With `pool` the
-    examples' text comes from it, so the workspace needs no pool table."""
+    """Train comparison jobs into compare_runs.parquet; each job's loss on each item of every
+    evaluation set (the fit set and every test set). With `pool` the examples' text comes from
+    it, so the workspace needs no pool table."""
     runs_path = Workspace.of(workspace).compare_runs
 
-    def evaluate(jobs: list[Job]) -> list[float]:
-        found = train_jobs(
+    def evaluate(jobs: list[Job]) -> pd.DataFrame:
+        items: list[pd.DataFrame] = []
+        train_jobs(
             workspace,
             jobs,
             eval_file,
             config,
             runs_path,
-            progress=progress,
-            executor=executor,
+            test_evals,
+            progress,
+            executor,
+            items,
             pool=pool,
         )
-        return [f["eval_loss"] for f in found]
+        return pd.concat(items, ignore_index=True)
 
     return evaluate
 
@@ -220,7 +251,15 @@ def search_stage(
         pool, "rule", rule=rule, indicators=indicators, options=options, cache_dir=ws.cache
     )
     objective = search_objective(
-        ws, ranked, settings.eval_file, settings.config, seed, test_eval, progress, executor
+        ws,
+        ranked,
+        settings.eval_file,
+        settings.config,
+        seed,
+        test_eval,
+        progress,
+        executor,
+        (settings.test_evals or {}).get(HOLDOUT),
     )
     found = search_size(
         objective,
@@ -248,12 +287,14 @@ def seed_list(seeds: int | list[int]) -> list[int]:
     return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
 
 
-def check_baselines(baselines: list[str] | tuple[str, ...], knn_k: int = 6) -> list[str]:
+def check_baselines(
+    baselines: list[str] | tuple[str, ...], knn_k: int = 6, rule: Rule | None = None
+) -> list[str]:
     """Baseline selector names, checked before any training: the rule and random always run."""
     for name in baselines:
         if name in ("rule", "random"):
             raise UserError(f"--baselines: {name} is always compared")
-        get_selector(name, knn_k=knn_k)  # an unknown name fails with "did you mean"
+        get_selector(name, rule=rule, knn_k=knn_k)  # an unknown name fails with "did you mean"
     return list(baselines)
 
 
@@ -269,13 +310,19 @@ def compare_stage(
     knn_k: int = 6,
     progress: bool = True,
     executor: Any = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rule's top n against random n and baselines over `seeds` (a count: 0..seeds-1, or a
-    list); runs saved to compare.parquet and the summary to compare_summary.parquet. The caller
-    holds the lock."""
-    baselines = check_baselines(baselines, knn_k)
+    test_evals: dict[str, Path] | None = None,
+) -> Comparison:
+    """The rule's top n against random n and baselines over `seeds` (a count: 0..seeds-1, or
+    a list), on the fit set and every recorded test set (`test_evals` adds or replaces sets by
+    name); saved to compare.parquet, compare_summary.parquet and compare_items.parquet. The
+    caller holds the lock."""
+    baselines = check_baselines(baselines, knn_k, rule)
     pool, indicators = _pool_and_indicators(ws)
     settings = experiment_settings(ws, eval_file, preset_name)
+    tests = {**(settings.test_evals or {}), **(test_evals or {})}
+    for path in tests.values():
+        if not Path(path).is_file():
+            raise UserError(f"{path}: no such evaluation file")
     rankings = {
         name: score_pool(
             pool,
@@ -288,11 +335,20 @@ def compare_stage(
         )
         for name in ["rule", *baselines]
     }
-    evaluate = compare_evaluator(ws, settings.eval_file, settings.config, progress, executor)
-    runs, summary = compare_selections(pool, rankings, evaluate, seed_list(seeds), n)
-    write_parquet(runs, ws.compare)
-    write_parquet(summary, ws.compare_summary)
-    return runs, summary
+    evaluate = compare_evaluator(
+        ws, settings.eval_file, settings.config, tests or None, progress, executor
+    )
+    found = compare_selections(pool, rankings, evaluate, seed_list(seeds), n)
+    write_comparison(ws, found)
+    return found
+
+
+def write_comparison(workspace: Workspace | Path, found: Comparison) -> None:
+    """compare.parquet (runs), compare_summary.parquet and compare_items.parquet."""
+    ws = Workspace.of(workspace)
+    write_parquet(found.runs, ws.compare)
+    write_parquet(found.summary, ws.compare_summary)
+    write_parquet(found.items, ws.compare_items)
 
 
 def compare_workspace(
@@ -303,9 +359,9 @@ def compare_workspace(
     baselines: list[str] | tuple[str, ...] = (),
     knn_k: int = 6,
     **kwargs: Any,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> Comparison:
     """`compare_stage` under the workspace's writer lock; bad baseline names fail before it."""
     ws = Workspace.of(workspace)
-    check_baselines(baselines, knn_k)
+    check_baselines(baselines, knn_k, rule)
     with ws.lock():
         return compare_stage(ws, rule, n, seeds, baselines, knn_k=knn_k, **kwargs)

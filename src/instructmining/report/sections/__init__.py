@@ -14,6 +14,7 @@ from instructmining.report.sections.indicators import render_correlations, rende
 from instructmining.report.sections.runs import render_runs
 from instructmining.report.sections.search import render_search
 from instructmining.report.sections.summary import render_summary
+from instructmining.report.sections.verdict import render_verdict
 from instructmining.report.tables import ReportInputs
 
 
@@ -25,6 +26,7 @@ class Section:
 
 
 SECTIONS: list[Section] = [
+    Section("verdict", "Verdict", render_verdict),
     Section("summary", "Summary", render_summary),
     Section("distributions", "Indicator distributions per source", render_distributions),
     Section("correlations", "Indicator correlations", render_correlations),

@@ -31,9 +31,11 @@ def render_search(inputs: ReportInputs) -> str:
         return note("search.parquet has no finished trial")
     best = best_trial(trials)
     has_test = "test_loss" in trials and trials["test_loss"].notna().any()
+    has_holdout = "holdout_loss" in trials and trials["holdout_loss"].notna().any()
     text = (
         f"<p>{len(trials)} trials. Best: n = {fmt(best['n'])} with eval loss "
         f"{fmt(best['eval_loss'])} (trial {fmt(best['trial'])})"
+        + (f", loss on the held-out items {fmt(best['holdout_loss'])}" if has_holdout else "")
         + (f", held-out test loss {fmt(best['test_loss'])}" if has_test else "")
         + ".</p>"
     )
@@ -42,7 +44,8 @@ def render_search(inputs: ReportInputs) -> str:
             "No held-out test loss: the best n is chosen on the same eval loss it reports, "
             "so its loss is optimistic."
         )
-    columns = ["trial", "n", "eval_loss"] + (["test_loss"] if has_test else [])
+    columns = ["trial", "n", "eval_loss"] + (["holdout_loss"] if has_holdout else [])
+    columns += ["test_loss"] if has_test else []
     rows = trials[columns].to_numpy().tolist()
     return (
         text
