@@ -50,7 +50,8 @@ def test_experiment_cli_holds_items_out_of_the_fit_set(workspace, tiny_model):
     from instructmining.cli import main
 
     args = ["experiment", str(workspace), "--eval", str(SELF_INSTRUCT), "--holdout", "0.4"]
-    assert main([*args, "--base-model", str(tiny_model), "--max-length", "64"]) == 0
+    args += ["--base-model", str(tiny_model), "--max-length", "64", "--warmup", "0"]
+    assert main(args) == 0
     record = json.loads((workspace / "holdout.json").read_text())
     runs = read_parquet(workspace / "runs.parquet")
     assert runs["test_loss__holdout"].notna().all()  # every run measured on the held-out part
