@@ -20,7 +20,7 @@ from instructmining.report.sections import SECTIONS
 
 CHROMIUM = shutil.which("chromium")
 IMAGE_SECTIONS = ["distributions", "correlations", "runs", "fit", "coefficients", "ablation",
-                  "search", "compare"]  # fmt: skip
+                  "eval-sets", "search", "compare"]  # fmt: skip
 
 # Injected into a copy of the page: records what the browser actually rendered on <body>.
 PROBE = """<script>
