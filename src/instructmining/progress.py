@@ -33,7 +33,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-console = Console(stderr=True)
+# Outside a terminal, long lines stay whole (a log is read with search, not at 80 columns).
+console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 _pending: list[str] = []
 
 
@@ -123,7 +124,7 @@ def log_line(text: str) -> None:
 
 
 class _RateColumn(ProgressColumn):
-    """Items per second with the unit given to `progress_bar`."""
+    """Items per second with the task's `unit` field, else the unit given to `progress_bar`."""
 
     def __init__(self, unit: str) -> None:
         super().__init__()
@@ -131,7 +132,8 @@ class _RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("-" if speed is None else f"{speed:.1f} {self.unit}/s")
+        unit = task.fields.get("unit") or self.unit
+        return Text("-" if speed is None else f"{speed:.1f} {unit}/s")
 
 
 def _clock(seconds: float | None) -> str:
@@ -139,7 +141,9 @@ def _clock(seconds: float | None) -> str:
 
 
 def progress_line(task: Task, unit: str) -> str:
-    """`NAME: DONE/TOTAL UNIT (P%), RATE UNIT/s, elapsed H:MM:SS, eta H:MM:SS STATUS`."""
+    """`NAME: DONE/TOTAL UNIT (P%), RATE UNIT/s, elapsed H:MM:SS, eta H:MM:SS STATUS`; the
+    task's own `unit` field, where it has one, names what it counts (steps inside runs)."""
+    unit = task.fields.get("unit") or unit
     total = f"/{int(task.total)}" if task.total else ""
     share = f" ({task.completed / task.total:.0%})" if task.total else ""
     speed = task.finished_speed or task.speed

@@ -202,7 +202,7 @@ def _dispatch(
         return
     with progress_bar("runs") as bar:
         runs = bar.add_task("fine-tuning runs", total=len(tasks), status="")
-        steps = bar.add_task("", total=None, status="", visible=False)
+        steps = bar.add_task("", total=None, status="", unit="steps", visible=False)
 
         def on_step(done: int, total: int, status: str) -> None:
             bar.update(steps, completed=done, total=total, status=status)

@@ -64,8 +64,8 @@ class Pipeline:
 
     def run(self) -> PipelineResult:
         steps: list[tuple[str, Callable[[], None]]] = [
+            ("evaluation sets", self.eval_sets),  # first: the pool is checked against them
             ("pool", self.pool),
-            ("evaluation sets", self.eval_sets),
             ("indicators", self.indicators),
             ("subsets", self.subsets),
             ("experiments", self.experiments),
@@ -128,7 +128,7 @@ class Pipeline:
         cfg = self.cfg.pool
         files = [(f, _paths(f.path, self.base)) for f in cfg.files]
         pool_hashes = [_files_hash(paths) for _, paths in files]  # a missing file fails first
-        self.eval_sets()  # the pool is checked against them (overlap); a rerun skips them
+        self.eval_sets()  # the pool is checked against them (overlap); built once per run
         evals = self._eval_tables()
         inputs = hash_object(
             [
@@ -243,8 +243,13 @@ class Pipeline:
         return paths
 
     def eval_sets(self) -> None:
+        """The fit set (split into fit and held-out items) and the test sets, once per run:
+        the pool stage needs them too, and a second call would only repeat their lines."""
         from instructmining.experiments.holdout import write_holdout
 
+        if getattr(self, "_eval_sets_built", False):
+            return
+        self._eval_sets_built = True
         exp = self.cfg.experiments
         whole = self._eval_table(exp.eval, "eval")
         for spec, key in self._test_sets().values():
