@@ -40,7 +40,7 @@ FULL = {"n": 24, "size": 32, "max_length": 192, "eval": 48, "test": 12, "per_sou
 QUICK = {"n": 8, "size": 8, "max_length": 64, "eval": 8, "test": 4, "per_source": 24}
 FULL_INDICATORS = ["length", "mtld", "ppl", "ifd", "knn"]
 QUICK_INDICATORS = ["length", "mtld"]  # no model: the quick mode spends its time on fine-tunes
-COMPARE_SEEDS = {"full": [0, 1], "quick": [0]}
+COMPARE_SEEDS = {"full": [0, 1], "quick": [0, 1]}  # compare needs two to measure noise
 PERMUTATIONS = 200
 
 
@@ -156,7 +156,7 @@ def figures(ws: Path, columns: list[str], label: str) -> tuple[dict, object]:
             jobs=2,
             cache_dir=ws / "cache",
         )
-        stats = found.rule.info
+        stats = found.stats
         row[f"cv_r2{suffix}"] = stats["cv_r2"]
         row[f"cv_spearman{suffix}"] = stats["cv_spearman"]
         row[f"perm_p{suffix}"] = stats["permutation_p"]

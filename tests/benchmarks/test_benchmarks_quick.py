@@ -22,6 +22,7 @@ SHARED = ROOT / ".." / "shared" / "data"
         ("indicators.py", ["ppl+ifd FLOP/s", "passes batched apart vs joint", "status"]),
         ("threads.py", ["two at once, no budget", "two at once, budget split"]),
         ("finetune.py", ["trainer ", "ours / it"]),
+        ("design.py", ["d-optimal N/4", "perm_p", "heldout top-random"]),
     ],
 )
 def test_benchmark_quick_mode_prints_its_table(script, expected):

@@ -97,6 +97,12 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
     report = (workspace / "report.html").read_text()
     assert report.index('id="verdict"') < report.index('id="summary"')
     assert f"report: {(workspace / 'report.html').resolve()}" in first.stdout
+    # A log reads cleanly: evaluation sets first and said once, steps named as steps, no
+    # third-party bars.
+    log = first.stderr
+    assert log.index("1. evaluation sets") < log.index("2. pool") < log.index("3. indicators")
+    assert log.count("held out 4 of the fit set's items") == 1
+    assert " steps (" in log and "Loading weights" not in log
 
     records = run_records(workspace)
     second = run_demo(workspace)

@@ -209,7 +209,7 @@ def _dispatch(
 
         def run_with_steps(task: RunTask) -> RunResult:
             name = f"  {task.subset_id} seed {task.seed}"
-            bar.reset(steps, total=None, description=name, status="", visible=True)
+            bar.reset(steps, total=None, description=name, status="", unit="steps", visible=True)
             return execute(task, on_step)
 
         failed = 0
