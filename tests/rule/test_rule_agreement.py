@@ -17,6 +17,7 @@ from instructmining.rule.agreement import (
     preferred_sources,
     verdict,
 )
+from instructmining.rule.sets_text import sets_text
 from instructmining.rule.sources import picked_mixture, source_shares, source_view
 from instructmining.rule.transfer import transfer_matrix
 
@@ -133,6 +134,17 @@ def test_each_sets_rule_picks_the_sources_that_set_prefers(fitted):
     assert mixtures["n"] == 30 and mixtures["pool"][best] == pytest.approx(1 / 3)
     assert max(mixtures["picked"]["fit"], key=mixtures["picked"]["fit"].get) == best
     assert max(mixtures["picked"]["opposed"], key=mixtures["picked"]["opposed"].get) == worst
+
+
+def test_each_sets_mixture_rule_predicts_the_sources_that_set_prefers(fitted):
+    _, result = fitted
+    by_shares = result.rule.info["rule_mixtures"]["mixture_rule"]
+    best = max(SOURCE_REWARD, key=SOURCE_REWARD.get)
+    worst = min(SOURCE_REWARD, key=SOURCE_REWARD.get)
+    fit, opposed = by_shares["fit"]["best_mixture"], by_shares["opposed"]["best_mixture"]
+    assert max(fit, key=fit.get) == best and max(opposed, key=opposed.get) == worst
+    assert by_shares["fit"]["cv_r2"] > 0
+    assert "opposed (mixture rule)" in sets_text(result.rule.info)
 
 
 def test_constant_losses_give_no_agreement_and_say_why():

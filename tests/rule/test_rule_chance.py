@@ -17,8 +17,9 @@ from instructmining.rule.chance import (
     permutation_test,
 )
 from instructmining.rule.combos import rank_combinations
-from instructmining.rule.mixture import fit_mixture, mixture_scores, source_proportions
+from instructmining.rule.mixture import fit_mixture, mixture_scores
 from instructmining.rule.regression import cv_splits
+from instructmining.rule.sources import source_shares
 
 CANDIDATES = ["reward", "mtld", "ppl", "output_len", "ifd", "input_len"]
 
@@ -90,7 +91,7 @@ def _mixture_data(n=40, seed=0):
                 pool.append((f"{source}-{i}-{k}", source))
     subsets = pd.DataFrame(rows, columns=["subset_id", "id"])
     pool = pd.DataFrame(pool, columns=["id", "source"])
-    props = source_proportions(subsets, pool)
+    props = source_shares(subsets, pool).rename_axis(None, axis=1).reset_index()
     y = 1.0 + 0.3 * props["dolly"] - 0.2 * props["lima"] + rng.normal(0, 0.005, n)
     table = pd.DataFrame({"subset_id": props["subset_id"], "log_eval_loss": y})
     return table, props, pool

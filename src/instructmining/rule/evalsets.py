@@ -1,7 +1,8 @@
 """Everything `fit` reports about the evaluation sets beside the rule itself: their agreement,
 how the rule of each target transfers to the others, and which sources each set rewards.
 
-Stored in rule.json under `eval_agreement`, `transfer`, `source_view` and `rule_mixtures`.
+Stored in rule.json under `eval_agreement`, `transfer`, `source_view` and `rule_mixtures`
+(with `mixture_rule`: the mixture rule fitted on each set, its predicted best mixture and CV R²).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from instructmining.rule.mixture import fit_mixture
+from instructmining.rule.regression import cv_splits
 from instructmining.rule.sources import picked_mixture, source_view
 from instructmining.rule.table import TARGET, FitTable
 from instructmining.rule.targets import MEAN, Target
@@ -74,7 +77,23 @@ def analyse_sets(
         analysis.source_view = source_view(losses, data.shares)
     if data.examples is not None and data.subset_size:
         analysis.mixtures = _mixtures(rules, data.examples, data.subset_size)
+    if data.proportions is not None and analysis.mixtures:
+        analysis.mixtures["mixture_rule"] = _mixture_rules(goals, data.proportions, folds)
     return analysis
+
+
+def _mixture_rules(
+    goals: dict[str, pd.Series], proportions: pd.DataFrame, folds: int
+) -> dict[str, dict[str, Any]]:
+    """The mixture rule fitted on each target: its predicted best mixture and CV R², so each
+    set's indicator-rule pick can be read beside what the source shares alone predict."""
+    out = {}
+    for name, y in goals.items():
+        table = pd.DataFrame({"subset_id": y.index.astype(str), "y": y.to_numpy(dtype=float)})
+        splits, _ = cv_splits(len(table), folds)
+        fitted = fit_mixture(table, proportions, "y", splits)
+        out[name] = {"best_mixture": fitted["best_mixture"], "cv_r2": fitted["cv_r2"]}
+    return out
 
 
 def _mixtures(

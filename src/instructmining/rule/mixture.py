@@ -14,21 +14,11 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge, RidgeCV
 
-from instructmining.errors import UserError
 from instructmining.rule.regression import Splits, q_squared
 
 ALPHAS = np.logspace(-4, 2, 13)
 CANDIDATES = 10000
 TOP = 100
-
-
-def source_proportions(subsets: pd.DataFrame, pool: pd.DataFrame) -> pd.DataFrame:
-    """One row per subset, one column per pool source: the share of its examples from each."""
-    joined = subsets[["subset_id", "id"]].merge(pool[["id", "source"]], on="id", how="left")
-    if joined["source"].isna().any():
-        raise UserError("subsets hold example ids that are not in the pool (no source known)")
-    counts = pd.crosstab(joined["subset_id"], joined["source"])
-    return counts.div(counts.sum(axis=1), axis=0).reset_index()
 
 
 def _ridge_cv_predictions(x: np.ndarray, y: np.ndarray, splits: Splits) -> np.ndarray:

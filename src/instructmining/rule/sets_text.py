@@ -7,7 +7,12 @@ from typing import Any
 import pandas as pd
 
 from instructmining.rule.agreement import agreement_sentences, eval_agreement
-from instructmining.rule.sources import source_shares, source_view, source_view_table
+from instructmining.rule.sources import (
+    mixture_rows,
+    source_shares,
+    source_view,
+    source_view_table,
+)
 from instructmining.rule.targets import set_losses
 from instructmining.rule.transfer import transfer_matrix
 
@@ -57,10 +62,13 @@ def sets_text(info: dict[str, Any]) -> str:
         )
     mixtures = info.get("rule_mixtures") or {}
     if mixtures.get("picked"):
-        rows = {"pool": mixtures["pool"], **mixtures["picked"]}
-        frame = pd.DataFrame(rows).T.fillna(0.0)
+        frame = mixture_rows(mixtures)
         parts.append(
-            _block(f"Source mixture of each target rule's top {mixtures['n']} examples", frame)
+            _block(
+                f"Source mixture of each target rule's top {mixtures['n']} examples, and the "
+                "best mixture the mixture rule (source shares alone) predicts for each target",
+                frame,
+            )
         )
     return "\n\n".join(parts)
 

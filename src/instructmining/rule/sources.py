@@ -5,9 +5,10 @@ examples); the mean loss of each group on each set shows which data each set pre
 mixture a set's rule would pick is the source make-up of the pool examples that rule ranks
 best: where two sets' rules pick different sources, "good data" differs between them.
 
-Not yet tied in: a mixture rule fitted on source shares alone (the RegMix-style baseline of the
-evidence work) would give, per set, the mixture predicted best from the shares; when it is on
-main, fit it on each set's log loss and store its mixture beside `rule_mixtures`.
+Beside it, the mixture rule (`rule.mixture`: log loss on source shares alone, RegMix-style)
+fitted on each set gives the mixture that set's losses predict best from the shares, with its
+CV R²: where the indicator rule and the mixture rule pick alike, the indicators add little
+beyond the sources.
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ from typing import Any
 
 import pandas as pd
 
+from instructmining.errors import UserError
+
 
 def source_shares(subsets: pd.DataFrame, pool: pd.DataFrame) -> pd.DataFrame:
-    """Share of each source (columns) among each subset's examples (rows, by subset_id)."""
+    """Share of each source (columns) among each subset's examples (rows, by subset_id); the
+    per-source view and the mixture rule both read it."""
     joined = (
         subsets[["subset_id", "id"]]
         .astype(str)
-        .merge(pool[["id", "source"]].astype(str), on="id", how="inner")
+        .merge(pool[["id", "source"]].astype(str), on="id", how="left")
     )
+    if joined["source"].isna().any():
+        raise UserError("subsets hold example ids that are not in the pool (no source known)")
     counts = pd.crosstab(joined["subset_id"], joined["source"])
     return counts.div(counts.sum(axis=1), axis=0)
 
@@ -65,3 +71,12 @@ def picked_mixture(scores: pd.Series, pool: pd.DataFrame, n: int) -> dict[str, f
     sources = pool.astype({"id": str}).set_index("id").loc[best.index.astype(str), "source"]
     shares = sources.astype(str).value_counts(normalize=True).sort_index()
     return {str(k): float(v) for k, v in shares.items()}
+
+
+def mixture_rows(mixtures: dict[str, Any]) -> pd.DataFrame:
+    """Source shares (columns) of the pool, of each target rule's top n examples, and of the
+    best mixture the mixture rule predicts for each target (`rule_mixtures` in rule.json)."""
+    rows = {"pool": mixtures["pool"], **mixtures["picked"]}
+    by_shares = mixtures.get("mixture_rule") or {}
+    rows |= {f"{name} (mixture rule)": m["best_mixture"] for name, m in by_shares.items()}
+    return pd.DataFrame(rows).T.fillna(0.0)

@@ -229,14 +229,13 @@ def _sources(ws: Workspace) -> tuple[pd.DataFrame | None, pd.DataFrame | None, i
 
 def _proportions(ws: Workspace) -> pd.DataFrame | None:
     """Source shares per subset, where the workspace has subsets and a pool with sources."""
-    from instructmining.rule.mixture import source_proportions
-
     if not (ws.subsets.exists() and ws.pool.exists()):
         return None
     pool = read_parquet(ws.pool)
     if "source" not in pool.columns:
         return None
-    return source_proportions(read_parquet(ws.subsets, required=["subset_id", "id"]), pool)
+    subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+    return source_shares(subsets, pool).rename_axis(None, axis=1).reset_index()
 
 
 def _one_setting(

@@ -13,7 +13,7 @@ from instructmining.report.html import esc, fmt, image, note, table
 from instructmining.report.stats import ok_runs
 from instructmining.report.tables import ReportInputs
 from instructmining.rule.agreement import agreement_matrix, agreement_sentences, eval_agreement
-from instructmining.rule.sources import source_view_table
+from instructmining.rule.sources import mixture_rows, source_view_table
 from instructmining.rule.targets import Target, set_losses
 from instructmining.rule.transfer import transfer_matrix
 
@@ -73,10 +73,11 @@ def _sources(view: list[dict] | None, mixtures: dict | None) -> str:
         frame.itertuples(index=False), list(frame.columns)
     )
     if mixtures and mixtures.get("picked"):
-        rows = pd.DataFrame({"pool": mixtures["pool"], **mixtures["picked"]}).T.fillna(0.0)
         text += (
             f"<p>Source shares of the {fmt(mixtures['n'])} pool examples each target's rule "
-            "ranks best (first row: the pool).</p>" + _matrix_table(rows, "rule of")
+            "ranks best (first row: the pool), and of the best mixture the mixture rule (source "
+            "shares alone) predicts for each target.</p>"
+            + _matrix_table(mixture_rows(mixtures), "rule of")
         )
     return text
 
