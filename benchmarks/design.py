@@ -20,9 +20,10 @@ bootstrap's 95% interval over items and seeds.
     .venv/bin/python benchmarks/design.py              # the full table, on a quiet machine
     .venv/bin/python benchmarks/design.py --reuse demo-workspace  # Dirichlet arm: the demo's
 
-`--reuse WS` starts from a finished demo workspace (same pool, indicators, evaluation sets and
-fine-tuning settings as the full mode): its 24 Dirichlet subsets and their runs are the
-Dirichlet arm, so only the designed arms and the comparisons train.
+`--reuse WS` starts from a finished demo workspace run with `sampling.subsets: 24` (same pool,
+indicators, evaluation sets and fine-tuning settings as the full mode): its 24 Dirichlet
+subsets and their runs are the Dirichlet arm, so only the designed arms and the comparisons
+train.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +187,9 @@ def main() -> None:
     from instructmining.storage import read_parquet
 
     if args.reuse:
+        found = read_parquet(args.reuse / "subsets.parquet")["subset_id"].nunique()
+        if found != sizes["n"]:
+            sys.exit(f"{args.reuse}: {found} subsets, not the {sizes['n']} of the Dirichlet arm")
         shutil.copytree(args.reuse, root / "shared", dirs_exist_ok=True)  # pool stages up to date
     pipeline = prepare(root, sizes, names, args.base_model)
     shared = root / "shared"

@@ -131,9 +131,26 @@ class _RateColumn(ProgressColumn):
         self.unit = unit
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = _speed(task)
         unit = task.fields.get("unit") or self.unit
         return Text("-" if speed is None else f"{speed:.1f} {unit}/s")
+
+
+def _speed(task: Task) -> float | None:
+    """Items per second: rich's recent-window estimate, else the mean since the task started
+    (items slower than rich's 30 s window, such as fine-tunes, would otherwise show none)."""
+    speed = task.finished_speed or task.speed
+    if speed is None and task.completed and task.elapsed:
+        speed = task.completed / task.elapsed
+    return speed
+
+
+def _eta(task: Task, speed: float | None) -> float | None:
+    if task.finished:
+        return 0
+    if task.time_remaining is not None or not (speed and task.total):
+        return task.time_remaining
+    return (task.total - task.completed) / speed
 
 
 def _clock(seconds: float | None) -> str:
@@ -146,10 +163,10 @@ def progress_line(task: Task, unit: str) -> str:
     unit = task.fields.get("unit") or unit
     total = f"/{int(task.total)}" if task.total else ""
     share = f" ({task.completed / task.total:.0%})" if task.total else ""
-    speed = task.finished_speed or task.speed
+    speed = _speed(task)
     rate = "-" if speed is None else f"{speed:.2f}"
     status = task.fields.get("status") or ""
-    eta = 0 if task.finished else task.time_remaining
+    eta = _eta(task, speed)
     return (
         f"{task.description}: {int(task.completed)}{total} {unit}{share}, {rate} {unit}/s, "
         f"elapsed {_clock(task.elapsed)}, eta {_clock(eta)}" + (f" ({status})" if status else "")
