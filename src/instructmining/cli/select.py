@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from instructmining.cli.app import app
-from instructmining.cli.rule import console, print_table
 from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
 from instructmining.experiments.arguments import (
     SEEDS_HELP,
@@ -18,6 +17,7 @@ from instructmining.experiments.arguments import (
     parse_test_evals,
 )
 from instructmining.pipeline.config import CompareConfig, SearchConfig, default_of
+from instructmining.report.console import console, print_comparison, print_table
 from instructmining.threads import THREADS_HELP, start_thread_budget
 from instructmining.workspace import Workspace, selection_beside
 
@@ -317,25 +317,3 @@ def compare(
     verdict = rule_verdict(loaded.info, found.summary.to_dict("records"))
     console.print(f"[bold]verdict:[/] {verdict}", soft_wrap=True)
     console.print(f"wrote {Workspace(workspace).compare}")
-
-
-def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
-    """One table per evaluation set, both intervals of each difference named."""
-    from instructmining.selection.compare import BOOT_METHOD
-
-    columns = ["selector", "runs", "mean", "sd", "diff", "diff_low", "diff_high", "p"]
-    columns += [c for c in ("boot_low", "boot_high") if c in summary.columns]
-    console.print(
-        f"{n} examples per selection, {seeds} seeds; diff = rule - selector (negative favours "
-        f"the rule); diff_low/diff_high: 95% CI, paired t over seeds; boot_low/boot_high: 95% "
-        f"CI, {BOOT_METHOD}",
-        soft_wrap=True,
-    )
-    if "eval_set" not in summary.columns:
-        summary = summary.assign(eval_set="fit")
-    for eval_set, rows in summary.groupby("eval_set", sort=False):
-        print_table(
-            rows[[c for c in columns if c in rows.columns]],
-            f"Eval loss on {eval_set}",
-            {c: ".4f" for c in columns[2:] if c != "p"} | {"p": ".2g"},
-        )

@@ -378,8 +378,8 @@ class Pipeline:
         console.print(runs_agreement_text(runs, pool, subsets), highlight=False, markup=False)
 
     def fit(self) -> None:
-        from instructmining.cli.rule import evidence_lines
         from instructmining.experiments import config_hash
+        from instructmining.report.console import evidence_lines
         from instructmining.rule import fit_rule, load_fit_table
         from instructmining.rule.sets_text import sets_text
         from instructmining.rule.verdict import rule_verdict
@@ -477,7 +477,7 @@ class Pipeline:
         console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}")
 
     def compare(self) -> None:
-        from instructmining.cli.select import print_comparison
+        from instructmining.report.console import print_comparison
         from instructmining.rule.verdict import rule_verdict
         from instructmining.selection.training import compare_stage
 
