@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from instructmining.distributed.executor import Executor, default_executor
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 EXECUTORS = ("local", "ray")
 EXECUTOR_HELP = "Where fine-tunes and indicator batches run: local (this machine) or ray."
@@ -26,9 +26,11 @@ def check_executor(executor: str, ray_address: str | None = None) -> str:
     """The executor name, checked; `ray` without Ray installed fails here, with the pip hint."""
     name = executor.strip().lower()
     if name not in EXECUTORS:
-        raise UserError(f"--executor must be one of {', '.join(EXECUTORS)} (got {executor!r})")
+        raise UserError(
+            f"{param('executor')} must be one of {', '.join(EXECUTORS)} (got {executor!r})"
+        )
     if ray_address and name != "ray":
-        raise UserError("--ray-address needs --executor ray")
+        raise UserError(f"{param('ray_address')} needs {param('executor')} ray")
     if name == "ray":
         from instructmining.distributed.ray_runtime import import_ray
 
