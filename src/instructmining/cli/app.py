@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperCommand
 
 from instructmining import __version__
+from instructmining.cli.options import expand_blocks
 from instructmining.errors import UserError
 
 _PARAMETER = re.compile(r"`([A-Za-z_]\w*)`")
@@ -40,10 +41,12 @@ class FlagNamingCommand(TyperCommand):
 
 
 class CommandLine(typer.Typer):
-    """A Typer whose commands name their flags in errors (`FlagNamingCommand`)."""
+    """A Typer whose commands name their flags in errors (`FlagNamingCommand`) and take shared
+    option blocks (cli/options.py)."""
 
     def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Any:
-        return super().command(name, cls=cls or FlagNamingCommand, **kwargs)
+        register = super().command(name, cls=cls or FlagNamingCommand, **kwargs)
+        return lambda command: register(expand_blocks(command))
 
 
 app = CommandLine(
