@@ -1,7 +1,8 @@
 """`--executor local|ray` and `--ray-address`: one place that turns the options into runners.
 
-Fine-tunes go through an `Executor`; indicators through `run_indicators` or its Ray Data twin,
-which share one signature. Ray is imported only when `ray` is asked for.
+Fine-tunes go through an `Executor`; indicator batches through a `BatchExecutor` under the
+one `run_indicators` loop (`run_indicators_ray` hands it Ray's). Ray is imported only when `ray`
+is asked for.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def executor_from_options(executor: str = "local", ray_address: str | None = Non
 
 
 def indicator_runner(executor: str = "local", ray_address: str | None = None) -> Callable[..., Any]:
-    """`run_indicators`, or `run_indicators_ray` bound to the cluster: same call, same result."""
+    """`run_indicators`, or `run_indicators_ray` bound to the cluster (the same loop with Ray
+    computing the batches): same call, same result."""
     if check_executor(executor, ray_address) == "local":
         from instructmining.indicators import run_indicators
 
