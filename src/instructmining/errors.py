@@ -2,12 +2,19 @@
 
 Every stage raises `UserError` for bad input, unloadable models or invalid settings; the CLI
 prints its message as a single line and exits with code 2. Anything else is a bug and keeps
-its traceback.
+its traceback. A message names a setting by its Python parameter (`param`); the CLI shows the
+command's flag in its place.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+
+def param(name: str) -> str:
+    """A parameter as an error message names it, in backticks: a Python or YAML user reads the
+    name they passed, and the CLI rewrites it to the flag of the command being run."""
+    return f"`{name}`"
 
 
 class UserError(Exception):

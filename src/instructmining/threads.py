@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 THREADS_HELP = (
     "Threads for torch, OpenMP/MKL and tokenizers (default: the CPUs this process may use). "
@@ -72,7 +72,7 @@ def apply_thread_budget(threads: int | None = None) -> ThreadBudget:
     import torch
 
     if threads is not None and threads < 1:
-        raise UserError(f"--threads must be at least 1 (got {threads})")
+        raise UserError(f"{param('threads')} must be at least 1 (got {threads})")
     cpus = usable_cpus()
     budget = ThreadBudget(threads or cpus, cpus, "--threads" if threads else "CPU affinity")
     torch.set_num_threads(budget.threads)  # also sets OpenMP's and MKL's in this process

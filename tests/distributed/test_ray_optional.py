@@ -37,7 +37,7 @@ def test_ray_executor_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatc
 def test_options_are_checked() -> None:
     assert type(executor_from_options("local")).__name__ in ("LocalExecutor", "GpuPoolExecutor")
     assert indicator_runner("local") is run_indicators
-    with pytest.raises(UserError, match="--executor must be one of local, ray"):
+    with pytest.raises(UserError, match="`executor` must be one of local, ray"):
         executor_from_options("slurm")
-    with pytest.raises(UserError, match="needs --executor ray"):
+    with pytest.raises(UserError, match="`ray_address` needs `executor` ray"):
         indicator_runner("local", "auto")

@@ -33,7 +33,7 @@ def test_split_keeps_an_item_on_each_side_and_rejects_bad_fractions():
     fit, held = split_holdout(_items(3), 0.01)
     assert len(held) == 1 and len(fit) == 2
     for bad in (0, 1, 1.5):
-        with pytest.raises(UserError, match="--holdout"):
+        with pytest.raises(UserError, match="`holdout` must lie strictly between 0 and 1"):
             split_holdout(_items(), bad)
 
 

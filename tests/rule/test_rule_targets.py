@@ -69,7 +69,7 @@ def test_unknown_set_names_the_sets_that_exist():
         resolve_target("nosuch", losses)
     with pytest.raises(UserError, match="empty; sets with losses: fit, mt"):
         resolve_target("mean", losses, {"fit": 1, "empty": 1})
-    with pytest.raises(UserError, match="--weights needs --target mean"):
+    with pytest.raises(UserError, match="`weights` needs `target` mean"):
         resolve_target("fit", losses, {"fit": 1})
     with pytest.raises(UserError, match="non-negative"):
         resolve_target("mean", losses, {"fit": -1, "mt": 1})
@@ -79,7 +79,7 @@ def test_parse_weights():
     assert parse_weights("fit=2, mt=0.5") == {"fit": 2.0, "mt": 0.5}
     assert parse_weights(None) == {}
     for bad in ("fit", "fit=x", "=2"):
-        with pytest.raises(UserError, match="--weights must be NAME=W"):
+        with pytest.raises(UserError, match="`weights` must be NAME=W"):
             parse_weights(bad)
 
 

@@ -128,7 +128,7 @@ def test_i_criterion_with_and_without_a_rule(tmp_path):
 
 def test_add_fails_in_one_line(tmp_path):
     ws = synthetic_workspace(tmp_path / "ws")
-    with pytest.raises(UserError, match="--add must be at least 1"):
+    with pytest.raises(UserError, match="`add` must be at least 1"):
         add_subsets(ws, 0)
     with pytest.raises(UserError, match=r"indicator column\(s\) zz not in"):
         add_subsets(ws, 2, columns=["zz"])

@@ -59,9 +59,9 @@ def test_plain_float_objective_and_failed_runs():
 
 
 def test_bad_ranges():
-    with pytest.raises(UserError, match="--min"):
+    with pytest.raises(UserError, match="`n_min`"):
         search_size(lambda n: 1.0, 0, 10, trials=3, progress=False)
-    with pytest.raises(UserError, match="--min"):
+    with pytest.raises(UserError, match="`n_min`"):
         search_size(lambda n: 1.0, 10, 10, trials=3, progress=False)
-    with pytest.raises(UserError, match="--trials"):
+    with pytest.raises(UserError, match="`trials`"):
         search_size(lambda n: 1.0, 1, 10, trials=0, progress=False)

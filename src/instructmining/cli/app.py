@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from instructmining import __version__
+from instructmining.cli.options import expand_blocks
+from instructmining.errors import UserError
 
-app = typer.Typer(
+_PARAMETER = re.compile(r"`([A-Za-z_]\w*)`")
+
+
+def name_flags(message: str, params: Iterable[Any]) -> str:
+    """`message` with each backticked parameter of the command (`max_indicators`) shown as
+    its long flag (--max-indicators); other names stay as the library wrote them."""
+    flags = {
+        p.name: next((o for o in p.opts if o.startswith("--")), p.opts[0])
+        for p in params
+        if p.param_type_name == "option"
+    }
+    return _PARAMETER.sub(lambda m: flags.get(m[1], m[0]), message)
+
+
+class FlagNamingCommand(TyperCommand):
+    """Library errors name Python parameters; while the command's context is still live (the
+    printer in `main` sees the error after it closed) they are rewritten to its flags."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            exc.args = (name_flags(str(exc), self.params), *exc.args[1:])
+            raise
+
+
+class CommandLine(typer.Typer):
+    """A Typer whose commands name their flags in errors (`FlagNamingCommand`) and take shared
+    option blocks (cli/options.py)."""
+
+    def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Any:
+        register = super().command(name, cls=cls or FlagNamingCommand, **kwargs)
+        return lambda command: register(expand_blocks(command))
+
+
+app = CommandLine(
     name="instructmining",
     help="Select instruction data by a quality rule fitted to measured fine-tuning outcomes.",
     no_args_is_help=True,

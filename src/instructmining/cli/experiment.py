@@ -8,11 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from instructmining.cli.app import app
-from instructmining.distributed.options import (
-    EXECUTOR_HELP,
-    RAY_ADDRESS_HELP,
-    executor_from_options,
-)
+from instructmining.cli.options import LOCAL_RUN, RunFlags
+from instructmining.distributed.options import executor_from_options
 from instructmining.experiments import preset, run_experiments, save_settings, summarize
 from instructmining.experiments.arguments import (
     SEEDS_HELP,
@@ -24,7 +21,7 @@ from instructmining.experiments.arguments import (
 from instructmining.experiments.holdout import HOLDOUT, write_holdout
 from instructmining.paths import refuse_overwrite
 from instructmining.pipeline.config import ExperimentsConfig, default_of
-from instructmining.threads import THREADS_HELP, start_thread_budget
+from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -91,9 +88,7 @@ def experiment(
         typer.Option(help="Hold out this share of the --eval items (seeded): never fitted on."),
     ] = None,
     holdout_seed: Annotated[int, typer.Option(help="Seed of the held-out split.")] = 0,
-    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
-    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
-    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    execution: RunFlags = LOCAL_RUN,
 ) -> None:
     """Fine-tune the base model on every subset (and seed) and record its evaluation loss.
 
@@ -122,8 +117,8 @@ def experiment(
         device=device,
     )
     _check_model_and_device(config.base_model, config.device)
-    start_thread_budget(threads)
-    runner = executor_from_options(executor, ray_address)
+    start_thread_budget(execution.threads)
+    runner = executor_from_options(execution.executor, execution.ray_address)
     seed_list = parse_seeds(seeds)
     with ws.lock():
         eval_file = limited_eval_set(eval_file, eval_limit, ws.root)

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from instructmining.cli.app import app
-from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP, indicator_runner
+from instructmining.cli.options import LOCAL_RUN, ModelFlags, RunFlags
+from instructmining.distributed.options import indicator_runner
 from instructmining.errors import UserError
 from instructmining.indicators import (
     INDICATOR_NAMES,
@@ -26,10 +27,18 @@ from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_ava
 from instructmining.paths import refuse_overwrite
 from instructmining.pipeline.config import IndicatorsConfig, default_of
 from instructmining.storage import read_parquet, write_parquet
-from instructmining.threads import THREADS_HELP, start_thread_budget
+from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace
 
 DEFAULT_NAMES = ",".join(default_of(IndicatorsConfig, "names"))
+DEFAULT_MODELS = ModelFlags(
+    lm=DEFAULT_LM,
+    reward_model=DEFAULT_REWARD_MODEL,
+    unieval_model=DEFAULT_UNIEVAL_MODEL,
+    embedder=DEFAULT_EMBEDDER,
+    k=default_of(IndicatorsConfig, "k"),
+    device="auto",
+)
 console = Console(stderr=True)
 
 
@@ -74,26 +83,17 @@ def indicators(
     names: Annotated[
         str, typer.Option("--indicators", help=f"Comma list of {','.join(INDICATOR_NAMES)} or all.")
     ] = DEFAULT_NAMES,
-    lm: Annotated[str, typer.Option(help="Causal LM for ppl, ifd (and lengths).")] = DEFAULT_LM,
-    reward_model: Annotated[str, typer.Option(help="Reward model.")] = DEFAULT_REWARD_MODEL,
+    models: ModelFlags = DEFAULT_MODELS,
     reward_format: Annotated[
         str, typer.Option(help="oasst (OpenAssistant RM format), chat (template) or plain.")
     ] = "oasst",
-    unieval_model: Annotated[
-        str, typer.Option(help="UniEval dialogue T5.")
-    ] = DEFAULT_UNIEVAL_MODEL,
-    embedder: Annotated[str, typer.Option(help="Sentence embedder for knn.")] = DEFAULT_EMBEDDER,
     judge_model: Annotated[str, typer.Option(help="Instruct LM that rates 1-5.")] = DEFAULT_LM,
     length_tokenizer: Annotated[
         str | None, typer.Option(help="Tokenizer for lengths (default: the --lm's).")
     ] = None,
-    k: Annotated[int, typer.Option("--k", help="Neighbour rank for knn{k}.")] = default_of(
-        IndicatorsConfig, "k"
-    ),
     knn_reference: Annotated[
         Path | None, typer.Option(help="Reference set for knn (default: the pool itself).")
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[
         int | None, typer.Option(help="Examples per batch (default: per indicator).")
     ] = None,
@@ -109,22 +109,15 @@ def indicators(
         Path | None, typer.Option(help="subsets.parquet: write per-subset means instead.")
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List indicators and exit.")] = False,
-    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
-    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
-    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    execution: RunFlags = LOCAL_RUN,
 ) -> None:
     """Compute quality indicators per example; values are cached and a rerun resumes."""
     options = IndicatorOptions(
-        lm=lm,
+        **models.as_kwargs(),
         length_tokenizer=length_tokenizer,
-        reward_model=reward_model,
         reward_format=reward_format,
-        unieval_model=unieval_model,
-        embedder=embedder,
         judge_model=judge_model,
-        k=k,
         knn_reference=knn_reference,
-        device=device,
         batch_size=batch_size,
         max_length=max_length,
         bf16=not fp32,
@@ -136,8 +129,8 @@ def indicators(
         raise UserError("give a pool table and -o OUTPUT (or --list)")
     refuse_overwrite([output], [pool, subsets, knn_reference])
     parse_names(names)
-    start_thread_budget(threads)
-    runner = indicator_runner(executor, ray_address)
+    start_thread_budget(execution.threads)
+    runner = indicator_runner(execution.executor, execution.ray_address)
     table = read_parquet(pool, required=["id", "instruction", "output"])
     ws = Workspace(output.parent)
     with ws.lock():

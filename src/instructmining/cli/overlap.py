@@ -27,11 +27,11 @@ def overlap(
     ] = None,
 ) -> None:
     """Exact (normalised) and near (MinHash over word 5-grams) duplicates of evaluation items."""
-    from instructmining.cli.rule import console, print_table
     from instructmining.cli.select import _read_pool
     from instructmining.data import read_examples, write_pool
     from instructmining.data.overlap import drop_overlap, find_overlap, overlap_counts
     from instructmining.errors import UserError
+    from instructmining.report.console import console, print_table
 
     if not 0 < threshold <= 1:
         raise UserError(f"--threshold must lie in (0, 1], got {threshold}")

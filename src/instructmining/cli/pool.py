@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from instructmining.cli.app import app
+from instructmining.cli.app import CommandLine, app
 from instructmining.data import FORMATS, build_pool, pool_stats, read_pool, write_pool
 from instructmining.data.pool import build_summary, cap_per_source
 from instructmining.data.problems import ON_ERROR_CHOICES
@@ -21,7 +21,7 @@ from instructmining.sampling.show import print_figures
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace, mixtures_beside
 
-pool_app = typer.Typer(help="Build and inspect the instruction pool.", no_args_is_help=True)
+pool_app = CommandLine(help="Build and inspect the instruction pool.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
 
 _FORMAT_HELP = "Input format: auto, " + ", ".join(sorted(FORMATS)) + "."

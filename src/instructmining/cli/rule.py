@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import math
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from instructmining.cli.app import app
 from instructmining.pipeline.config import FitConfig, default_of
+from instructmining.report.console import console, evidence_lines, print_table
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from instructmining.rule import FitResult
-
-# Piped output keeps whole numbers in wide tables instead of truncating them to the terminal.
-console = Console(width=None if sys.stdout.isatty() else 160)
-
-
-def _cell(value: object, fmt: str | None) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        return format(value, fmt or ".4g")
-    if isinstance(value, tuple | list):
-        return "+".join(map(str, value))
-    return str(value)
-
-
-def print_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> None:
-    """Print a DataFrame as a rich table; `formats` maps columns to format specs."""
-    formats = formats or {}
-    table = Table(title=title, title_justify="left")
-    for column in df.columns:
-        table.add_column(str(column), justify="left" if df[column].dtype == object else "right")
-    for row in df.itertuples(index=False):
-        table.add_row(*(_cell(v, formats.get(c)) for c, v in zip(df.columns, row, strict=True)))
-    console.print(table)
 
 
 def _report(result: FitResult, table_info: dict) -> None:
@@ -87,31 +58,6 @@ def _report(result: FitResult, table_info: dict) -> None:
     )
     for line in evidence_lines(result.rule.info):
         console.print(line, soft_wrap=True)
-
-
-def evidence_lines(info: dict) -> list[str]:
-    """Rank correlation, permutation test and the mixture baseline: is the rule better than
-    chance, and better than knowing the sources?"""
-    s = {k: (math.nan if v is None else v) for k, v in info.get("fit", {}).items()}
-    lines = [f"CV Spearman (predicted vs measured loss, the ranking selection uses): "
-             f"{s.get('cv_spearman', float('nan')):.3f}"]  # fmt: skip
-    if "permutation_p" in s:
-        lines.append(
-            f"permutation test: p {s['permutation_p']:.3g} for CV R² {s['cv_r2']:.3f} against "
-            f"{s['permutations']} shuffles of the losses, whole indicator search rerun on each "
-            f"(null CV R² median {s['null_cv_r2_median']:.3f}, 95th percentile "
-            f"{s['null_cv_r2_q95']:.3f})"
-        )
-    mixture = info.get("mixture")
-    if mixture:
-        best = ", ".join(f"{k} {v:.0%}" for k, v in mixture["best_mixture"].items())
-        cv_r2 = math.nan if mixture.get("cv_r2") is None else mixture["cv_r2"]
-        lines.append(
-            f"mixture rule (ridge of log loss on source shares): CV R² {cv_r2:.3f} "
-            f"beside the indicator rule's {s.get('cv_r2', float('nan')):.3f}; predicted best "
-            f"mixture {best}"
-        )
-    return lines
 
 
 @app.command("fit")

@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 
 from instructmining.cli.app import app
-from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
-from instructmining.threads import THREADS_HELP, start_thread_budget
+from instructmining.cli.options import RunFlags, ThreadsOpt
+from instructmining.threads import start_thread_budget
+
+CONFIGS_RUN = RunFlags(executor=None)  # the config's executor unless one is given
 
 
 def _finish(result, seconds: float) -> None:  # noqa: ANN001 - PipelineResult, imported lazily
@@ -27,18 +29,16 @@ def run(
         Path | None,
         typer.Option("-o", "--output", "--workspace", help="Workspace (default: the config's)."),
     ] = None,
-    executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
-    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
-    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    execution: RunFlags = CONFIGS_RUN,
 ) -> None:
     """Run every stage a YAML config names; a rerun resumes where the last one stopped."""
     from instructmining.paths import refuse_overwrite
     from instructmining.pipeline.run import run_pipeline
 
-    start_thread_budget(threads)
+    start_thread_budget(execution.threads)
     refuse_overwrite([workspace], [config])
     started = time.perf_counter()
-    result = run_pipeline(config, workspace, executor, ray_address)
+    result = run_pipeline(config, workspace, execution.executor, execution.ray_address)
     _finish(result, time.perf_counter() - started)
 
 
@@ -50,7 +50,7 @@ def demo(
     quick: Annotated[
         bool, typer.Option("--quick", help="A reduced size that finishes in a few minutes.")
     ] = False,
-    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """The whole loop on the bundled real data and offline models (what `make demo` runs)."""
     from instructmining.paths import refuse_overwrite

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from instructmining.cli.app import app
+from instructmining.cli.app import CommandLine, app
 
-runs_app = typer.Typer(help="Runs made elsewhere.", no_args_is_help=True)
+runs_app = CommandLine(help="Runs made elsewhere.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
 

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from instructmining.cli.app import app
-from instructmining.cli.rule import console, print_table
-from instructmining.distributed.options import EXECUTOR_HELP, RAY_ADDRESS_HELP
+from instructmining.cli.options import LOCAL_RUN, RULE_MODELS, ModelFlags, RunFlags, ThreadsOpt
 from instructmining.experiments.arguments import (
     SEEDS_HELP,
     TEST_EVAL_HELP,
@@ -18,7 +17,8 @@ from instructmining.experiments.arguments import (
     parse_test_evals,
 )
 from instructmining.pipeline.config import CompareConfig, SearchConfig, default_of
-from instructmining.threads import THREADS_HELP, start_thread_budget
+from instructmining.report.console import console, print_comparison, print_table
+from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace, selection_beside
 
 if TYPE_CHECKING:
@@ -27,12 +27,6 @@ if TYPE_CHECKING:
 RuleOpt = Annotated[
     str | None, typer.Option("--rule", help="rule.json, or a published rule: paper-v1, paper-v3.")
 ]
-LmOpt = Annotated[str | None, typer.Option("--lm", help="Causal LM for ppl and ifd.")]
-RewardOpt = Annotated[str | None, typer.Option("--reward-model", help="Reward model.")]
-UniEvalOpt = Annotated[str | None, typer.Option("--unieval-model", help="UniEval model.")]
-EmbedderOpt = Annotated[str | None, typer.Option("--embedder", help="Embedder for knn.")]
-KOpt = Annotated[int | None, typer.Option("--k", help="Neighbours for knn.")]
-DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu or cuda.")]
 EvalOpt = Annotated[
     Path | None,
     typer.Option("--eval", help="Evaluation set (default: the workspace's, experiment.json)."),
@@ -58,7 +52,7 @@ def _read_pool(path: Path) -> pd.DataFrame:
     return built.pool
 
 
-def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> tuple[Any, Any]:
+def _rule_and_options(spec: str | None, models: ModelFlags) -> tuple[Any, Any]:
     """The rule named by --rule and the indicator options for its missing indicators."""
     from instructmining.errors import UserError
     from instructmining.rule import load_rule
@@ -67,7 +61,7 @@ def _rule_and_options(spec: str | None, models: dict[str, Any], **more: Any) -> 
     if spec is None:
         raise UserError("this command needs --rule (rule.json, paper-v1 or paper-v3)")
     rule = load_rule(spec)
-    return rule, indicator_options(rule, **models, **more)
+    return rule, indicator_options(rule, **models.as_kwargs())
 
 
 def _one_test_eval(item: str | None) -> Path | None:
@@ -109,13 +103,8 @@ def select(
         Path | None,
         typer.Option(help="Precomputed indicators (default: indicators.parquet beside the pool)."),
     ] = None,
-    lm: LmOpt = None,
-    reward_model: RewardOpt = None,
-    unieval_model: UniEvalOpt = None,
-    embedder: EmbedderOpt = None,
-    k: KOpt = None,
-    device: DeviceOpt = None,
-    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    models: ModelFlags = RULE_MODELS,
+    threads: ThreadsOpt = None,
     length_tokenizer: Annotated[
         str | None, typer.Option(help="Tokenizer for lengths (default: the rule's, else --lm's).")
     ] = None,
@@ -162,10 +151,7 @@ def select(
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
     _warn_if_chance(loaded, selector, force)
-    models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
-    options = indicator_options(
-        loaded, **models, embedder=embedder, k=k, device=device, length_tokenizer=length_tokenizer
-    )
+    options = indicator_options(loaded, **models.as_kwargs(), length_tokenizer=length_tokenizer)
     ranked = score_pool(
         pool,
         selector,
@@ -174,7 +160,7 @@ def select(
         options=options,
         cache_dir=selection_cache(pool_file, cache_dir),
         seed=seed,
-        knn_k=k or 6,
+        knn_k=models.k or 6,
     )
     for line in substitute_lines(rule or "", ranked.attrs.get("substitutes") or []):
         console.print(line)
@@ -210,15 +196,8 @@ def search(
     test_eval: Annotated[str | None, typer.Option(help=TEST_EVAL_HELP)] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     preset: PresetOpt = None,
-    lm: LmOpt = None,
-    reward_model: RewardOpt = None,
-    unieval_model: UniEvalOpt = None,
-    embedder: EmbedderOpt = None,
-    k: KOpt = None,
-    device: DeviceOpt = None,
-    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
-    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
-    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    models: ModelFlags = RULE_MODELS,
+    execution: RunFlags = LOCAL_RUN,
 ) -> None:
     """Search n with BlendSearch: eval loss after fine-tuning on the rule's top n."""
     from instructmining.distributed.options import executor_from_options
@@ -228,10 +207,9 @@ def search(
 
     refuse_overwrite([Workspace(workspace).search], [eval_file, test_eval, rule])
 
-    runner = executor_from_options(executor, ray_address)
-    start_thread_budget(threads)
-    models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
-    loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
+    runner = executor_from_options(execution.executor, execution.ray_address)
+    start_thread_budget(execution.threads)
+    loaded, options = _rule_and_options(rule, models)
     found = search_workspace(
         workspace,
         loaded,
@@ -274,15 +252,8 @@ def compare(
         typer.Option(help="Test set NAME=FILE, repeatable (default: the workspace's)."),
     ] = None,
     preset: PresetOpt = None,
-    lm: LmOpt = None,
-    reward_model: RewardOpt = None,
-    unieval_model: UniEvalOpt = None,
-    embedder: EmbedderOpt = None,
-    k: KOpt = None,
-    device: DeviceOpt = None,
-    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
-    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
-    threads: Annotated[int | None, typer.Option(help=THREADS_HELP)] = None,
+    models: ModelFlags = RULE_MODELS,
+    execution: RunFlags = LOCAL_RUN,
 ) -> None:
     """Eval loss of the rule's top n against random n and single-indicator baselines."""
     from instructmining.distributed.options import executor_from_options
@@ -292,11 +263,9 @@ def compare(
 
     refuse_overwrite([Workspace(workspace).compare], [eval_file, rule])
 
-    runner = executor_from_options(executor, ray_address)
-
-    start_thread_budget(threads)
-    models = dict(lm=lm, reward_model=reward_model, unieval_model=unieval_model)
-    loaded, options = _rule_and_options(rule, models, embedder=embedder, k=k, device=device)
+    runner = executor_from_options(execution.executor, execution.ray_address)
+    start_thread_budget(execution.threads)
+    loaded, options = _rule_and_options(rule, models)
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     seed_list = parse_seeds(str(seeds))
     found = compare_workspace(
@@ -308,7 +277,7 @@ def compare(
         eval_file=eval_file,
         preset_name=preset,
         options=options,
-        knn_k=k or 6,
+        knn_k=models.k or 6,
         executor=runner,
         test_evals=parse_test_evals(test_eval or []),
     )
@@ -317,25 +286,3 @@ def compare(
     verdict = rule_verdict(loaded.info, found.summary.to_dict("records"))
     console.print(f"[bold]verdict:[/] {verdict}", soft_wrap=True)
     console.print(f"wrote {Workspace(workspace).compare}")
-
-
-def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
-    """One table per evaluation set, both intervals of each difference named."""
-    from instructmining.selection.compare import BOOT_METHOD
-
-    columns = ["selector", "runs", "mean", "sd", "diff", "diff_low", "diff_high", "p"]
-    columns += [c for c in ("boot_low", "boot_high") if c in summary.columns]
-    console.print(
-        f"{n} examples per selection, {seeds} seeds; diff = rule - selector (negative favours "
-        f"the rule); diff_low/diff_high: 95% CI, paired t over seeds; boot_low/boot_high: 95% "
-        f"CI, {BOOT_METHOD}",
-        soft_wrap=True,
-    )
-    if "eval_set" not in summary.columns:
-        summary = summary.assign(eval_set="fit")
-    for eval_set, rows in summary.groupby("eval_set", sort=False):
-        print_table(
-            rows[[c for c in columns if c in rows.columns]],
-            f"Eval loss on {eval_set}",
-            {c: ".4f" for c in columns[2:] if c != "p"} | {"p": ".2g"},
-        )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 OUTPUT_FORMATS = ("alpaca", "messages", "sharegpt")
 _ALPACA = ["instruction", "input", "output", "system"]
@@ -32,7 +32,8 @@ def check_output_format(output_format: str) -> str:
     """`output_format` when it is one this module writes; a one-line error otherwise."""
     if output_format not in OUTPUT_FORMATS:
         raise UserError(
-            f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}"
+            f"{param('output_format')} must be one of {', '.join(OUTPUT_FORMATS)}, "
+            f"not {output_format!r}"
         )
     return output_format
 
@@ -47,7 +48,8 @@ def export_record(row: dict[str, Any], output_format: str) -> dict[str, Any]:
         turns = [{"from": _SHAREGPT_ROLES[t["role"]], "value": t["content"]} for t in _turns(row)]
         return {**_extras(row), "conversations": turns}
     raise UserError(
-        f"--output-format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}"
+        f"{param('output_format')} must be one of {', '.join(OUTPUT_FORMATS)}, "
+        f"not {output_format!r}"
     )
 
 
@@ -69,10 +71,10 @@ def check_push_target(repo_id: str) -> None:
 
     owner, _, name = repo_id.partition("/")
     if not owner or not name or "/" in name:
-        raise UserError(f"--push-to-hub takes OWNER/NAME, not {repo_id!r}")
+        raise UserError(f"{param('push_to_hub')} takes OWNER/NAME, not {repo_id!r}")
     require_datasets()
     if not hub_reachable():
-        raise UserError(f"--push-to-hub {repo_id}: the Hugging Face Hub cannot be reached")
+        raise UserError(f"{param('push_to_hub')} {repo_id}: the Hugging Face Hub cannot be reached")
 
 
 def push_to_hub(path: str, repo_id: str, private: bool = True) -> str:

@@ -19,7 +19,7 @@ from instructmining.data.example import POOL_COLUMNS, Example
 from instructmining.data.formats import Format, Located, detect_format, get_format
 from instructmining.data.problems import Problems
 from instructmining.data.readers import InputFile, ReadLimits, read_inputs
-from instructmining.errors import InputError, UserError
+from instructmining.errors import InputError, UserError, param
 from instructmining.storage import read_parquet, write_parquet
 
 PathLike = str | Path
@@ -102,7 +102,7 @@ def cap_per_source(pool: pd.DataFrame, per_source: int | None, seed: int = 0) ->
     if per_source is None:
         return pool
     if per_source < 1:
-        raise UserError(f"--per-source must be at least 1 (got {per_source})")
+        raise UserError(f"{param('per_source')} must be at least 1 (got {per_source})")
     rng = np.random.default_rng(seed)
     kept = []
     for _, group in pool.sort_values("id").groupby("source", sort=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from instructmining.errors import InputError, UserError
+from instructmining.errors import InputError, UserError, param
 
 ON_ERROR_CHOICES = ("fail", "skip")
 
@@ -27,7 +27,7 @@ class Problems:
 
     def __init__(self, on_error: str = "fail", hint: str = "") -> None:
         if on_error not in ON_ERROR_CHOICES:
-            raise UserError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+            raise UserError(f"{param('on_error')} must be 'fail' or 'skip', not {on_error!r}")
         self.on_error = on_error
         self.hint = hint  # appended to a fail-mode message: how to go on past such records
         self.counts: Counter[str] = Counter()

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from instructmining.data.problems import Problems
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.paths import require_file
 
 _JSON_WS = " \t\n\r"
@@ -120,7 +120,7 @@ def read_file(path: str | Path, problems: Problems, limits: ReadLimits | None = 
 def _read_bytes(path: Path, max_mb: int) -> bytes:
     """The file's bytes, decompressed as a stream when gzipped, never more than `max_mb`."""
     limit = max_mb * _MIB
-    too_big = f"{path}: larger than the --max-file-mb limit of {max_mb} MiB (decompressed)"
+    too_big = f"{path}: larger than the {param('max_file_mb')} limit of {max_mb} MiB (decompressed)"
     try:
         with open(path, "rb") as fh:
             gzipped = fh.read(2) == b"\x1f\x8b"
@@ -152,7 +152,8 @@ def _bounded(
     for record in records:
         if isinstance(record.value, dict) and _text_size(record.value) > limit:
             message = (
-                f"{record.where()}record larger than the --max-record-mb limit of {max_mb} MiB"
+                f"{record.where()}record larger than the {param('max_record_mb')} limit of "
+                f"{max_mb} MiB"
             )
             problems.report(path, record.line, "record too large", message)
             continue

@@ -1,7 +1,8 @@
 """`--executor local|ray` and `--ray-address`: one place that turns the options into runners.
 
-Fine-tunes go through an `Executor`; indicators through `run_indicators` or its Ray Data twin,
-which share one signature. Ray is imported only when `ray` is asked for.
+Fine-tunes go through an `Executor`; indicator batches through a `BatchExecutor` under the
+one `run_indicators` loop (`run_indicators_ray` hands it Ray's). Ray is imported only when `ray`
+is asked for.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from instructmining.distributed.executor import Executor, default_executor
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 EXECUTORS = ("local", "ray")
 EXECUTOR_HELP = "Where fine-tunes and indicator batches run: local (this machine) or ray."
@@ -26,9 +27,11 @@ def check_executor(executor: str, ray_address: str | None = None) -> str:
     """The executor name, checked; `ray` without Ray installed fails here, with the pip hint."""
     name = executor.strip().lower()
     if name not in EXECUTORS:
-        raise UserError(f"--executor must be one of {', '.join(EXECUTORS)} (got {executor!r})")
+        raise UserError(
+            f"{param('executor')} must be one of {', '.join(EXECUTORS)} (got {executor!r})"
+        )
     if ray_address and name != "ray":
-        raise UserError("--ray-address needs --executor ray")
+        raise UserError(f"{param('ray_address')} needs {param('executor')} ray")
     if name == "ray":
         from instructmining.distributed.ray_runtime import import_ray
 
@@ -50,7 +53,8 @@ def executor_from_options(executor: str = "local", ray_address: str | None = Non
 
 
 def indicator_runner(executor: str = "local", ray_address: str | None = None) -> Callable[..., Any]:
-    """`run_indicators`, or `run_indicators_ray` bound to the cluster: same call, same result."""
+    """`run_indicators`, or `run_indicators_ray` bound to the cluster (the same loop with Ray
+    computing the batches): same call, same result."""
     if check_executor(executor, ray_address) == "local":
         from instructmining.indicators import run_indicators
 

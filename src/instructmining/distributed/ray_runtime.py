@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 INSTALL_HINT = "pip install 'instructmining[ray]'"
 
@@ -21,7 +21,7 @@ def import_ray() -> ModuleType:
         import ray
     except ImportError as exc:
         raise UserError(
-            f"--executor ray needs Ray, which is not installed ({INSTALL_HINT})"
+            f"{param('executor')} ray needs Ray, which is not installed ({INSTALL_HINT})"
         ) from exc
     return ray
 

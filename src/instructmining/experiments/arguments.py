@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 SEEDS_HELP = "A count N (seeds 0..N-1) or a list such as 0,1,2 (one seed: 7,)."
 TEST_EVAL_HELP = "Extra evaluation set NAME=FILE, reported, not optimised (test_loss__NAME)."
@@ -17,15 +17,16 @@ def parse_seeds(text: str | int) -> list[int]:
         if "," not in text:
             count = int(text)
             if count < 1:
-                raise UserError(f"--seeds {count}: a count must be at least 1")
+                raise UserError(f"{param('seeds')} {count}: a count must be at least 1")
             return list(range(count))
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError as exc:
         raise UserError(
-            f"--seeds must be integers separated by commas, not {text!r} (or a count such as 5)"
+            f"{param('seeds')} must be integers separated by commas, not {text!r} "
+            "(or a count such as 5)"
         ) from exc
     if not seeds:
-        raise UserError("--seeds is empty")
+        raise UserError(f"{param('seeds')} is empty")
     return seeds
 
 
@@ -35,24 +36,28 @@ def parse_test_evals(items: list[str]) -> dict[str, Path]:
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not name.isidentifier() or not path:
-            raise UserError(f"--test-eval must be NAME=FILE with NAME a plain word, not {item!r}")
+            raise UserError(
+                f"{param('test_eval')} must be NAME=FILE with NAME a plain word, not {item!r}"
+            )
         evals[name] = Path(path)
     return evals
 
 
-def limited_eval_set(eval_file: Path, limit: int | None, workspace: Path) -> Path:
-    """The first `limit` items (by id, as a YAML `eval: {limit: N}` takes them) written to
+def limited_eval_set(eval_file: Path, eval_limit: int | None, workspace: Path) -> Path:
+    """The first `eval_limit` items (by id, as a YAML `eval: {limit: N}` takes them) written to
     WS/eval.parquet, so `search` and `compare` reuse the same items; `eval_file` when no limit."""
-    if limit is None:
+    if eval_limit is None:
         return eval_file
-    if limit < 1:
-        raise UserError(f"--eval-limit must be at least 1 (got {limit})")
+    if eval_limit < 1:
+        raise UserError(f"{param('eval_limit')} must be at least 1 (got {eval_limit})")
     from instructmining.data import read_examples, write_pool
     from instructmining.workspace import Workspace
 
-    table = read_examples(eval_file, drop_empty=False).sort_values("id").head(limit)
+    table = read_examples(eval_file, drop_empty=False).sort_values("id").head(eval_limit)
     target = Workspace.of(workspace).eval_set("eval")
     if Path(eval_file).resolve() == target.resolve():
-        raise UserError(f"{eval_file}: --eval-limit would overwrite the evaluation set it reads")
+        raise UserError(
+            f"{eval_file}: {param('eval_limit')} would overwrite the evaluation set it reads"
+        )
     write_pool(table, target)
     return target

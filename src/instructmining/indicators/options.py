@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM
 
 DEFAULT_REWARD_MODEL = "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5"
@@ -41,11 +41,11 @@ class IndicatorOptions:
         if self.max_length is None:
             object.__setattr__(self, "max_length", default_max_length(self.device))
         if self.k < 1:
-            raise UserError(f"--k must be at least 1 (got {self.k})")
+            raise UserError(f"{param('k')} must be at least 1 (got {self.k})")
         if self.batch_size is not None and self.batch_size < 1:
-            raise UserError(f"--batch-size must be at least 1 (got {self.batch_size})")
+            raise UserError(f"{param('batch_size')} must be at least 1 (got {self.batch_size})")
         if self.max_length < 16:
-            raise UserError(f"max_length must be at least 16 (got {self.max_length})")
+            raise UserError(f"{param('max_length')} must be at least 16 (got {self.max_length})")
         if self.reward_format not in REWARD_FORMATS:
             raise UserError(
                 f"reward format must be one of {', '.join(REWARD_FORMATS)} "

@@ -3,7 +3,9 @@
 For each indicator the runner looks up every stored value under the indicator's spec (name,
 version, model identity, parameters, precision), computes only the missing ones in
 length-sorted batches, and commits each batch before starting the next; a killed run loses at
-most the batch in flight and a rerun continues where it stopped.
+most the batch in flight and a rerun continues where it stopped. Where the batches are
+computed (this process, or Ray actors) is a `BatchExecutor` (indicators/batches.py): this loop,
+the cache and the progress are the same for both.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 from instructmining.errors import UserError
 from instructmining.hashing import hash_object
 from instructmining.indicators.base import Indicator, RunContext, plan_batches
+from instructmining.indicators.batches import BatchExecutor, LocalBatches
 from instructmining.indicators.cache import ValueCache
 from instructmining.indicators.options import IndicatorOptions
 from instructmining.indicators.registry import instantiate
@@ -81,11 +84,14 @@ def run_indicators(
     options: IndicatorOptions | None = None,
     cache_dir: Path | None = None,
     progress: bool = True,
+    batches: BatchExecutor | None = None,
 ) -> IndicatorRun:
     """Values of the named indicators for every example of `pool`, with run statistics.
 
-    `cache_dir` defaults to ~/.cache/instructmining/indicators ($INSTRUCTMINING_CACHE).
+    `cache_dir` defaults to ~/.cache/instructmining/indicators ($INSTRUCTMINING_CACHE);
+    `batches` computes the planned batches (default: in this process).
     """
+    batches = batches or LocalBatches()
     options = options or IndicatorOptions()
     frame = normalise_pool(pool)
     indicators = instantiate(names, options)
@@ -96,7 +102,7 @@ def run_indicators(
     stats = []
     try:
         for indicator in indicators:
-            values, stat = _run_one(indicator, frame, ctx)
+            values, stat = _run_one(indicator, frame, ctx, batches)
             table = pd.concat([table, values], axis=1)
             stats.append(stat)
             ctx.notes.extend(_null_notes(indicator, values))
@@ -130,9 +136,9 @@ def compute_indicators(
 
 
 def _run_one(
-    indicator: Indicator, frame: pd.DataFrame, ctx: RunContext
+    indicator: Indicator, frame: pd.DataFrame, ctx: RunContext, batches: BatchExecutor
 ) -> tuple[pd.DataFrame, IndicatorStats]:
-    definition = indicator.definition(frame, ctx.precision)
+    definition = indicator.definition(frame, batches.precision(indicator, ctx))
     spec = hash_object(definition, length=24)
     ctx.cache.put_spec(spec, definition)
     stored = indicator.stored()
@@ -143,8 +149,8 @@ def _run_one(
     if todo_mask.any():
         start = time.perf_counter()
         todo = frame[todo_mask].reset_index(drop=True)
-        indicator.prepare(frame, todo, ctx)
-        _compute(indicator, todo, missing[todo_mask], values, spec, ctx, stat)
+        batches.prepare(indicator, frame, todo, ctx)
+        _compute(indicator, todo, missing[todo_mask], values, spec, ctx, stat, batches)
         stat.seconds = time.perf_counter() - start
     raw = pd.DataFrame(
         {c: pd.to_numeric(frame["id"].map(values[c]), errors="coerce") for c in stored}
@@ -160,17 +166,20 @@ def _compute(
     spec: str,
     ctx: RunContext,
     stat: IndicatorStats,
+    batches: BatchExecutor,
 ) -> None:
-    """Compute the missing columns batch by batch (the plan says which rows and columns)."""
+    """Compute the missing columns batch by batch (the plan says which rows and columns),
+    storing each batch as it comes back, in whatever order the executor finishes them."""
     batch_size = ctx.batch_size(indicator.default_batch_size)
     task = ctx.add_task(stat.name, total=len(todo), status=f"{stat.cached} cached")
     share = 1 / missing.sum(axis=1)  # of its row's progress, each missing cell's part
-    for positions, columns in plan_batches(indicator, todo, missing, batch_size):
-        rows = todo.iloc[positions]
-        out = indicator.compute(rows, columns, ctx)
-        ctx.cache.put(spec, out, list(rows["id"]))
+    plan = plan_batches(indicator, todo, missing, batch_size)
+    for index, out in batches.compute(indicator, todo, plan, ctx):
+        positions, columns = plan[index]
+        ids = list(todo["id"].iloc[positions])
+        ctx.cache.put(spec, out, ids)
         for column in columns:
-            values[column].update(zip(rows["id"], out[column], strict=True))
+            values[column].update(zip(ids, out[column], strict=True))
         stat.batches += 1
         ctx.advance(task, float(share[positions].sum() * len(columns)))
     stat.computed = len(todo)

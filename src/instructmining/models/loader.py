@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from instructmining.errors import ModelLoadError, UserError
+from instructmining.errors import ModelLoadError, UserError, param
 from instructmining.hashing import hash_file, hash_object
 from instructmining.models.bundled import BUNDLED, HUB_ALIASES, bundled_path, install_hint
 
@@ -43,10 +43,12 @@ def select_device(device: str = "auto") -> torch.device:
     if device == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise UserError("--device mps: no Apple-silicon GPU (MPS) is visible; use auto or cpu")
+            raise UserError(
+                f"{param('device')} mps: no Apple-silicon GPU (MPS) is visible; use auto or cpu"
+            )
         return torch.device("mps")
     if device not in ("cpu",) and not device.startswith("cuda"):
-        raise UserError(f"--device must be auto, cpu, cuda or mps, not {device!r}")
+        raise UserError(f"{param('device')} must be auto, cpu, cuda or mps, not {device!r}")
     return torch.device(device)
 
 

@@ -8,7 +8,6 @@ inside themselves run by run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +50,46 @@ def _stage(number: int, name: str, text: str) -> None:
     console.rule(f"[bold]{number}. {name}[/bold]: {text}", align="left")
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One step of the loop, declared once: its heading, the `Pipeline` method (and config
+    section) that runs it and, for a stage computed from workspace tables alone, the files
+    whose hashes with its settings key its completion marker and the files it writes. A stage
+    without them keeps its own markers (pool, evaluation sets, indicators, subsets) or resumes
+    run by run (experiments, design rounds)."""
+
+    title: str
+    method: str
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+STAGES = (
+    Stage("evaluation sets", "eval_sets"),  # first: the pool is checked against them
+    Stage("pool", "pool"),
+    Stage("indicators", "indicators"),
+    Stage("subsets", "subsets"),
+    Stage("experiments", "experiments"),
+    Stage("fit", "fit", ("runs", "indicators", "subsets"), ("rule",)),
+    Stage("design rounds", "rounds"),
+    Stage("select", "select", ("rule", "pool", "indicators"), ("selected", "selection")),
+    Stage("search", "search", ("rule", "pool", "indicators", "experiment"), ("search",)),
+    Stage(
+        "compare",
+        "compare",
+        ("rule", "pool", "indicators", "experiment"),
+        ("compare", "compare_summary", "compare_items"),
+    ),
+    Stage(
+        "report",
+        "report",
+        ("pool", "indicators", "runs", "rule", "search", "compare", "compare_summary")
+        + ("selection", "overlap", "holdout"),
+        ("report",),
+    ),
+)
+
+
 class Pipeline:
     """Runs the stages of one config in one workspace, in order, skipping finished ones."""
 
@@ -63,26 +102,10 @@ class Pipeline:
         self.executor = executor_from_options(config.executor, config.ray_address)
 
     def run(self) -> PipelineResult:
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("evaluation sets", self.eval_sets),  # first: the pool is checked against them
-            ("pool", self.pool),
-            ("indicators", self.indicators),
-            ("subsets", self.subsets),
-            ("experiments", self.experiments),
-            ("fit", self.fit),
-            ("design rounds", self.rounds),
-            ("select", self.select),
-            ("search", self.search),
-            ("compare", self.compare),
-            ("report", self.report),
-        ]
         with self.ws.lock():
-            for number, (name, step) in enumerate(steps, start=1):
-                _stage(number, name, str(self.ws.root))
-                if name in self._derived:
-                    self._unless_done(name, step)
-                else:
-                    step()
+            for number, stage in enumerate(STAGES, start=1):
+                _stage(number, stage.title, str(self.ws.root))
+                self._run(stage)
         report, comparison = self.ws.report, self.ws.compare_summary
         return PipelineResult(
             workspace=self.ws.root,
@@ -91,36 +114,24 @@ class Pipeline:
             comparison=read_parquet(comparison) if comparison.exists() else None,
         )
 
-    # Stages computed from workspace tables: skipped when their inputs and settings are unchanged.
-    _derived: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-        "fit": (("runs", "indicators", "subsets"), ("rule",)),
-        "select": (("rule", "pool", "indicators"), ("selected", "selection")),
-        "search": (("rule", "pool", "indicators", "experiment"), ("search",)),
-        "compare": (
-            ("rule", "pool", "indicators", "experiment"),
-            ("compare", "compare_summary", "compare_items"),
-        ),
-        "report": (
-            ("pool", "indicators", "runs", "rule", "search", "compare", "compare_summary")
-            + ("selection", "overlap", "holdout"),
-            ("report",),
-        ),
-    }
-
-    def _unless_done(self, stage: str, step: Callable[[], None]) -> None:
-        inputs, outputs = self._derived[stage]
-        files = [self.ws.path(key) for key in inputs]
-        settings = getattr(self.cfg, stage)
+    def _run(self, stage: Stage) -> None:
+        """Run `stage`; one with declared outputs is skipped while its settings and input files
+        are as they were when it finished (an absent or switched-off section always runs, to
+        say so)."""
+        step = getattr(self, stage.method)
+        settings = getattr(self.cfg, stage.method) if stage.outputs else None
+        if settings is None or settings is False:
+            step()
+            return
+        files = [self.ws.path(key) for key in stage.inputs]
         key = hash_object(
             [
                 settings.model_dump() if hasattr(settings, "model_dump") else settings,
                 [hash_file(p) if p.exists() else None for p in files],
             ]
         )
-        if settings is None or settings is False:
-            step()
-            return
-        run_stage(self.ws.root, stage, key, [self.ws.path(name) for name in outputs], step)
+        outputs = [self.ws.path(name) for name in stage.outputs]
+        run_stage(self.ws.root, stage.method, key, outputs, step)
 
     # -- stages -------------------------------------------------------------------------------
 
@@ -378,8 +389,8 @@ class Pipeline:
         console.print(runs_agreement_text(runs, pool, subsets), highlight=False, markup=False)
 
     def fit(self) -> None:
-        from instructmining.cli.rule import evidence_lines
         from instructmining.experiments import config_hash
+        from instructmining.report.console import evidence_lines
         from instructmining.rule import fit_rule, load_fit_table
         from instructmining.rule.sets_text import sets_text
         from instructmining.rule.verdict import rule_verdict
@@ -477,7 +488,7 @@ class Pipeline:
         console.print(f"best n {int(best['n'])}: eval loss {best['eval_loss']:.4f}")
 
     def compare(self) -> None:
-        from instructmining.cli.select import print_comparison
+        from instructmining.report.console import print_comparison
         from instructmining.rule.verdict import rule_verdict
         from instructmining.selection.training import compare_stage
 

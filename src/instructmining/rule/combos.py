@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.rule.regression import (
     Splits,
     fit_ols,
@@ -55,7 +55,7 @@ def search_combinations(
     if total > max_combinations:
         raise UserError(
             f"{total} indicator combinations exceed the limit of {max_combinations}; "
-            "lower --max-indicators or name fewer with --indicators"
+            f"lower {param('max_indicators')} or name fewer with {param('indicators')}"
         )
     combos = (
         c for size in range(1, max_size + 1) for c in itertools.combinations(candidates, size)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.outcomes import pooled_sd
 from instructmining.rule.chance import N_PERMUTATIONS, cv_spearman, permutation_test
 from instructmining.rule.combos import (
@@ -71,7 +71,9 @@ def fit_rule(
         raise UserError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     candidates = _candidates(data, indicators)
     if max_indicators < 1 or folds < 2:
-        raise UserError("--max-indicators must be at least 1 and --folds at least 2")
+        raise UserError(
+            f"{param('max_indicators')} must be at least 1 and {param('folds')} at least 2"
+        )
     max_size = len(candidates) if exact else min(max_indicators, len(candidates))
     splits, scheme = cv_splits(len(table), folds)
     _check_enough(len(table), max_size, min_train_size(splits), scheme)
@@ -160,7 +162,7 @@ def _check_enough(n: int, size: int, train: int, scheme: str) -> None:
         raise UserError(
             f"{n} subsets with finished runs are too few to fit {size} indicator(s) with "
             f"{scheme} cross-validation (need at least {size + 2} per training fold); "
-            "run more subsets or lower --max-indicators"
+            f"run more subsets or lower {param('max_indicators')}"
         )
 
 

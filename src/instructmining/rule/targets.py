@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 FIT = "fit"
 MEAN = "mean"
@@ -111,7 +111,9 @@ def parse_weights(text: str | None) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not name.strip():
-            raise UserError(f"--weights must be NAME=W,... with W a number, not {item.strip()!r}")
+            raise UserError(
+                f"{param('weights')} must be NAME=W,... with W a number, not {item.strip()!r}"
+            )
     return weights
 
 
@@ -128,7 +130,9 @@ def resolve_target(
     if name == AUTO:
         return _auto(losses, weights, agreement)
     if weights and name != MEAN:
-        raise UserError(f"--weights needs --target mean, not --target {name}")
+        raise UserError(
+            f"{param('weights')} needs {param('target')} mean, not {param('target')} {name}"
+        )
     if name == FIT:
         return FIT_TARGET
     if name != MEAN:
@@ -145,7 +149,7 @@ def resolve_target(
             f"{shown}"
         )
     if any(w < 0 or not np.isfinite(w) for w in weights.values()) or sum(weights.values()) <= 0:
-        raise UserError("--weights must be non-negative numbers with a positive sum")
+        raise UserError(f"{param('weights')} must be non-negative numbers with a positive sum")
     total = sum(weights.values())
     sets = [s for s in recorded if weights.get(s, 0) > 0]
     return Target(MEAN, sets, {s: weights[s] / total for s in sets})

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.sampling.design import design_figures, exchange, greedy
 from instructmining.sampling.spread import (
     DEFAULT_TEMPERATURE,
@@ -84,7 +84,9 @@ def build_design(
     }
     if indicators is None:
         if design != "dirichlet":
-            raise UserError(f"the {design} design needs an indicators table (--indicators)")
+            raise UserError(
+                f"the {design} design needs an indicators table ({param('indicators')})"
+            )
         return Design(reference, reference_mix, info)
     try:
         space = restrict(indicator_space(pool, indicators, columns), sources)

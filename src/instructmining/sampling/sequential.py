@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.hashing import hash_object
 from instructmining.sampling.design import criterion_for, design_figures, exchange, greedy
 from instructmining.sampling.designs import (
@@ -57,7 +57,7 @@ def add_subsets(
     """Append `add` subsets chosen for the design (see module doc); the caller holds the lock."""
     ws = Workspace(Path(workspace))
     if add < 1:
-        raise UserError(f"--add must be at least 1 (got {add})")
+        raise UserError(f"{param('add')} must be at least 1 (got {add})")
     pool = read_parquet(ws.pool, required=["id", "source"])
     old = read_parquet(ws.subsets, required=["subset_id", "id"]).astype(
         {"subset_id": str, "id": str}

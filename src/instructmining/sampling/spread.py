@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.sampling.mixtures import allocate
 
 DEFAULT_TEMPERATURE = 1.0
@@ -81,7 +81,7 @@ def indicator_space(
     if flat:
         raise UserError(
             f"indicator column(s) {', '.join(flat)} do not vary over the pool's examples "
-            f"with indicators ({len(values)}); leave them out with --columns"
+            f"with indicators ({len(values)}); leave them out with {param('columns')}"
         )
     z = (values - values.mean(axis=0)) / sd
     ids = table["id"].astype(str).to_numpy(dtype=object)

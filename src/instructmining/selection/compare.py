@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.hashing import hash_object
 from instructmining.selection.select import score_pool
 
@@ -90,7 +90,7 @@ def compare_selections(
     if len(seeds) < 2:
         raise UserError("compare needs at least 2 seeds to measure noise")
     if n <= 0 or n > len(pool):
-        raise UserError(f"--n must lie in 1..{len(pool)} (the pool size), got {n}")
+        raise UserError(f"{param('n')} must lie in 1..{len(pool)} (the pool size), got {n}")
     jobs = plan_jobs(pool, rankings, seeds, n)
     items = _item_table(jobs, evaluate(jobs))
     runs = _run_table(jobs, items, n)

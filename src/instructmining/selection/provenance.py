@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.models.bundled import HUB_ALIASES
 from instructmining.rule.model import Rule
 
@@ -112,7 +112,7 @@ def substitute_lines(rule_name: str, found: list[dict[str, Any]]) -> list[str]:
 
 
 def unavailable_models(columns: list[str], options: Any) -> list[str]:
-    """`column needs MODEL (set FLAG)` for each column whose model cannot be loaded here."""
+    """`column needs MODEL (set `FIELD`)` for each column whose model cannot be loaded here."""
     from instructmining.indicators.registry import column_to_indicator, instantiate
     from instructmining.models.loader import hub_reachable, model_availability
 
@@ -125,9 +125,9 @@ def unavailable_models(columns: list[str], options: Any) -> list[str]:
         where = model_availability(name)
         hub = where.startswith("not offline")
         if where.startswith(("missing", "bundled, not")) or (hub and not hub_reachable()):
-            flag = MODEL_FLAGS.get(indicator.family, ("", "--model", "model"))
+            field, _, role = MODEL_FLAGS.get(indicator.family, ("model", "--model", "model"))
             where = "not available offline here" if hub else where
-            problems.append(f"{column} needs the {flag[2]} {name} ({where}; set {flag[1]})")
+            problems.append(f"{column} needs the {role} {name} ({where}; set {param(field)})")
     return problems
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.progress import progress_bar
 
 Objective = Callable[[int], "float | dict[str, float]"]
@@ -39,9 +39,12 @@ def search_size(
     over integers in [n_min, n_max]; one row per trial, in order. `on_trial` receives the
     trials so far after each one (to save them as they come)."""
     if n_min < 1 or n_max <= n_min:
-        raise UserError(f"need 1 <= --min < --max, got --min {n_min} --max {n_max}")
+        raise UserError(
+            f"need 1 <= {param('n_min')} < {param('n_max')}, got {param('n_min')} {n_min} "
+            f"{param('n_max')} {n_max}"
+        )
     if trials < 1:
-        raise UserError(f"--trials must be at least 1, got {trials}")
+        raise UserError(f"{param('trials')} must be at least 1, got {trials}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from flaml import BlendSearch, tune

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from instructmining.data.example import POOL_COLUMNS
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.rule.model import Rule
 from instructmining.selection.provenance import (
     metadata,
@@ -105,7 +105,7 @@ def ensure_indicators(
         raise UserError(
             f"computing {', '.join(names)} gave no column(s) {', '.join(absent)} "
             f"(got {', '.join(c for c in computed.columns if c != 'id')}); check the options "
-            "(for knnK, --k)"
+            f"(for knnK, {param('k')})"
         )
     merged = out[["id"]].merge(computed[["id", *missing]], on="id", how="left")
     for column in missing:
@@ -168,7 +168,7 @@ def _provenance(
             what = f"rule {rule.name}" if rule and selector == "rule" else f"selector {selector}"
             raise UserError(
                 f"{what} needs models that cannot be loaded here: {'; '.join(lacking)}; "
-                "or give precomputed values with --indicators-file"
+                f"or give precomputed values with {param('indicators_file')}"
             )
     if rule is None or selector != "rule":
         return attrs
@@ -203,17 +203,17 @@ def selection_cache(pool_file: Path, cache_dir: Path | None = None) -> Path:
 
 
 def resolve_size(pool_size: int, top: int | None = None, fraction: float | None = None) -> int:
-    """n from --top N or --fraction F, checked against the pool."""
+    """n from `top` N or `fraction` F, checked against the pool."""
     if (top is None) == (fraction is None):
-        raise UserError("give exactly one of --top N or --fraction F")
+        raise UserError(f"give exactly one of {param('top')} N or {param('fraction')} F")
     if top is not None:
         if top <= 0:
-            raise UserError(f"--top must be a positive number of examples, got {top}")
+            raise UserError(f"{param('top')} must be a positive number of examples, got {top}")
         if top > pool_size:
-            raise UserError(f"--top {top} exceeds the pool of {pool_size} examples")
+            raise UserError(f"{param('top')} {top} exceeds the pool of {pool_size} examples")
         return top
     if not 0 < fraction <= 1:
-        raise UserError(f"--fraction must lie in (0, 1], got {fraction}")
+        raise UserError(f"{param('fraction')} must lie in (0, 1], got {fraction}")
     return max(1, math.floor(fraction * pool_size + 0.5))
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.rule.model import Rule
 
 
@@ -116,14 +116,16 @@ def get_selector(name: str, rule: Rule | None = None, knn_k: int = 6) -> Selecto
     """The selector called `name`; `rule` is needed for the rule selector."""
     if name == "rule":
         if rule is None:
-            raise UserError("the rule selector needs a rule (--rule)")
+            raise UserError(f"the rule selector needs a rule ({param('rule')})")
         return RuleSelector(rule)
     if name == "random":
         return RandomSelector()
     if name == "mixture":
         mixture = (rule.info.get("mixture") if rule is not None else None) or {}
         if not mixture.get("best_mixture"):
-            raise UserError("the mixture selector needs a fitted rule with a mixture fit (--rule)")
+            raise UserError(
+                f"the mixture selector needs a fitted rule with a mixture fit ({param('rule')})"
+            )
         return MixtureSelector(dict(mixture["best_mixture"]))
     if name in BASELINES:
         return BASELINES[name](knn_k)

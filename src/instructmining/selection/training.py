@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from instructmining.data.pool import read_pool
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 from instructmining.experiments.holdout import HOLDOUT
 from instructmining.rule.model import Rule
 from instructmining.selection.compare import (
@@ -63,7 +63,8 @@ def experiment_settings(
     if eval_file is None:
         if not recorded.get("eval_file"):
             raise UserError(
-                f"{workspace}: no evaluation set recorded (experiment.json); pass --eval FILE"
+                f"{workspace}: no evaluation set recorded (experiment.json); "
+                f"pass {param('eval_file')}"
             )
         eval_file = ws.resolve(recorded["eval_file"])
     if not Path(eval_file).is_file():
@@ -244,7 +245,7 @@ def search_stage(
     pool, indicators = _pool_and_indicators(ws)
     n_max = len(pool) if n_max is None else n_max
     if n_max > len(pool):
-        raise UserError(f"--max {n_max} exceeds the pool of {len(pool)} examples")
+        raise UserError(f"{param('n_max')} {n_max} exceeds the pool of {len(pool)} examples")
     settings = experiment_settings(ws, eval_file, preset_name)
     test_eval = test_eval or settings.test_eval_file
     ranked = score_pool(
@@ -293,7 +294,7 @@ def check_baselines(
     """Baseline selector names, checked before any training: the rule and random always run."""
     for name in baselines:
         if name in ("rule", "random"):
-            raise UserError(f"--baselines: {name} is always compared")
+            raise UserError(f"{param('baselines')}: {name} is always compared")
         get_selector(name, rule=rule, knn_k=knn_k)  # an unknown name fails with "did you mean"
     return list(baselines)
 

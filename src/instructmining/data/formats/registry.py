@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from instructmining.data.formats.base import Format
 from instructmining.data.readers import InputFile
-from instructmining.errors import UserError
+from instructmining.errors import UserError, param
 
 FORMATS: dict[str, Format] = {}
 _DETECT_SAMPLE = 5
@@ -45,6 +45,6 @@ def detect_format(file: InputFile) -> Format:
         )
         raise UserError(
             f"{file.path}: no known format matches its records (first record has {shape}); "
-            f"pass --format (one of {', '.join(sorted(FORMATS))})"
+            f"pass {param('format')} (one of {', '.join(sorted(FORMATS))})"
         )
     return FORMATS[best[2]]
