@@ -206,8 +206,9 @@ def main() -> None:
     for design, count, label in arms:
         ws = workspace(root, label.replace(" ", "_").replace("/", "-"), shared)
         if args.reuse and design == "dirichlet":  # the demo's own subsets and runs
-            for table in ("subsets.parquet", "runs.parquet"):
+            for table in ("subsets.parquet", "runs.parquet", "runs_items.parquet"):
                 shutil.copyfile(shared / table, ws / table)
+            shutil.copytree(shared / "runs", ws / "runs", dirs_exist_ok=True)  # run records
         else:
             built = build_design(pool, count, size, args.seed, design, indicators, columns)
             write_design(built, ws / "subsets.parquet")
