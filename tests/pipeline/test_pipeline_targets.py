@@ -10,6 +10,7 @@ import pytest
 from eval_sets_workspace import write_sets_workspace
 
 import instructmining.experiments as experiments
+import instructmining.experiments.stage as stage_module
 from instructmining.pipeline.config import RunConfig
 from instructmining.pipeline.run import Pipeline, PipelineResult
 from instructmining.pipeline.summary import final_message
@@ -45,8 +46,8 @@ def test_experiments_stage_records_the_named_test_set_and_prints_agreement(ws, m
         seen["tests"] = test_evals
         return pd.read_parquet(ws / "runs.parquet")
 
-    monkeypatch.setattr(experiments, "run_experiments", run_experiments)
-    monkeypatch.setattr(experiments, "save_settings", lambda *args: None)
+    monkeypatch.setattr(stage_module, "run_experiments", run_experiments)
+    monkeypatch.setattr(stage_module, "save_settings", lambda *args: None)
     pipeline = _pipeline(ws, {})
     pipeline.eval_path, pipeline.test_path = ws / "eval.parquet", ws / "test_eval.parquet"
     with console.capture() as captured:

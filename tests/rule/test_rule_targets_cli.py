@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from eval_sets_workspace import write_sets_workspace
 
-from instructmining.cli.experiment import runs_agreement
+from instructmining.rule.sets_text import runs_agreement
 from instructmining.workspace import Workspace
 
 

@@ -1,55 +1,33 @@
-"""`instructmining experiment WS/ --eval FILE`: a thin layer over `run_experiments`."""
+"""`instructmining experiment WS/ --eval FILE`: a thin layer over `experiment_stage`."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from instructmining.cli.app import app
 from instructmining.cli.options import LOCAL_RUN, RunFlags
 from instructmining.distributed.options import executor_from_options
-from instructmining.experiments import preset, run_experiments, save_settings, summarize
+from instructmining.experiments import experiment_stage, preset, summarize
 from instructmining.experiments.arguments import (
     SEEDS_HELP,
     TEST_EVAL_HELP,
-    limited_eval_set,
     parse_seeds,
     parse_test_evals,
 )
-from instructmining.experiments.holdout import HOLDOUT, write_holdout
+from instructmining.experiments.stage import check_model_and_device, command_eval_sets
 from instructmining.paths import refuse_overwrite
 from instructmining.pipeline.config import ExperimentsConfig, default_of
 from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 _PRESET_HELP = (
     "cpu-small: SmolLM2-135M-Instruct + LoRA, sized for a CPU; "
     "paper: full fine-tuning, 3 epochs, lr 2e-5, batch 128, length 2048 (about 143 GB GPU); "
     "paper-lora: the same schedule with LoRA r 16, lr 2e-4 (about 25 GB: one 80 GB GPU)."
 )
-
-
-def runs_agreement(ws: Workspace, runs: pd.DataFrame) -> str:
-    """How far the recorded evaluation sets agree, with the sources each prefers."""
-    from instructmining.rule.sets_text import runs_agreement_text
-    from instructmining.storage import read_parquet
-
-    pool = read_parquet(ws.pool) if ws.pool.exists() else None
-    subsets = read_parquet(ws.subsets) if ws.subsets.exists() else None
-    return runs_agreement_text(runs, pool, subsets)
-
-
-def _check_model_and_device(base_model: str, device: str) -> None:
-    """Fail before any run is recorded when every run would fail the same way."""
-    from instructmining.models.loader import load_tokenizer, select_device
-
-    select_device(device)
-    load_tokenizer(base_model)
 
 
 @app.command("experiment")
@@ -94,6 +72,8 @@ def experiment(
 
     Finished runs are kept in WS/runs/ and skipped on rerun; failed runs are retried.
     """
+    from instructmining.rule.sets_text import runs_agreement
+
     tests = parse_test_evals(test_eval or [])
     ws = Workspace(workspace)
     written = [ws.runs, ws.experiment]
@@ -116,24 +96,15 @@ def experiment(
         gradient_checkpointing=gradient_checkpointing,
         device=device,
     )
-    _check_model_and_device(config.base_model, config.device)
+    check_model_and_device(config.base_model, config.device)
     start_thread_budget(execution.threads)
     runner = executor_from_options(execution.executor, execution.ray_address)
     seed_list = parse_seeds(seeds)
     with ws.lock():
-        eval_file = limited_eval_set(eval_file, eval_limit, ws.root)
-        if holdout is not None:
-            eval_file, tests[HOLDOUT] = write_holdout(workspace, eval_file, holdout, holdout_seed)
-        runs = run_experiments(
-            workspace,
-            eval_file,
-            config,
-            seeds=seed_list,
-            test_evals=tests,
-            executor=runner,
+        eval_file, tests = command_eval_sets(
+            workspace, eval_file, tests, eval_limit, holdout, holdout_seed
         )
-        # After the runs: bad input (an empty evaluation set, no subsets) leaves nothing behind.
-        save_settings(workspace, eval_file, config, seed_list, tests)
+        runs = experiment_stage(workspace, eval_file, config, seed_list, tests, executor=runner)
     typer.echo(f"{ws.runs}: {len(runs)} run(s)", err=True)
     typer.echo(summarize(runs))
     typer.echo(runs_agreement(ws, runs))

@@ -113,11 +113,10 @@ def fit(
     """Fit log eval loss on subset-mean indicators and write the rule with its statistics."""
     from instructmining.errors import UserError
     from instructmining.paths import refuse_overwrite, workspace_tables
-    from instructmining.rule import fit_rule, load_fit_table
+    from instructmining.rule import fit_stage
     from instructmining.rule.sets_text import sets_text
     from instructmining.rule.targets import parse_weights
     from instructmining.rule.verdict import rule_verdict
-    from instructmining.storage import write_json
     from instructmining.workspace import Workspace
 
     names = [c.strip() for c in indicators.split(",") if c.strip()] if indicators else None
@@ -127,27 +126,22 @@ def fit(
     output = output or ws.rule
     refuse_overwrite([output], workspace_tables(workspace, writes=[ws.rule]))
     with ws.lock():
-        data = load_fit_table(
+        result, data = fit_stage(
             workspace,
+            output,
             config_hash=config_hash,
             eval_hash=eval_hash,
             target=target,
             weights=parse_weights(weights),
-        )
-        result = fit_rule(
-            data,
             indicators=names,
             criterion=criterion,
             model=model,
             max_indicators=max_indicators,
             folds=folds,
             exact=exact,
-            name=output.stem,
             permutations=permutations,
             jobs=jobs,
-            cache_dir=ws.cache,
         )
-        write_json(result.rule.to_dict(), output)
     _report(result, data.provenance)
     console.print(sets_text(result.rule.info), highlight=False, markup=False)
     console.print(f"rule ({result.rule.model}): {result.rule.describe()}")

@@ -133,9 +133,8 @@ def select(
     from instructmining.selection import (
         resolve_size,
         score_pool,
-        select_top,
+        select_stage,
         source_counts,
-        write_selection,
     )
     from instructmining.selection.provenance import substitute_lines
     from instructmining.selection.select import indicator_options, selection_cache
@@ -164,10 +163,9 @@ def select(
     )
     for line in substitute_lines(rule or "", ranked.attrs.get("substitutes") or []):
         console.print(line)
-    selected = select_top(pool, ranked, n)
     folder = Workspace(output.parent)
-    with folder.lock(target=output, tidy=not folder.pool.exists()):
-        table_path = write_selection(selected, ranked, output, output_format)
+    lock = folder.lock(target=output, tidy=not folder.pool.exists())
+    selected, table_path = select_stage(pool, ranked, n, output, output_format, lock)
     print_table(
         source_counts(pool, selected),
         f"Selected {len(selected)} of {len(pool)} by {selector}",

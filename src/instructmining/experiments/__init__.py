@@ -6,6 +6,7 @@ The measured losses are the outcomes the quality rule is fitted to.
 from instructmining.experiments.config import ExperimentConfig, config_hash, preset, save_settings
 from instructmining.experiments.records import RUN_COLUMNS
 from instructmining.experiments.runner import RunTask, run_experiments
+from instructmining.experiments.stage import experiment_stage
 from instructmining.experiments.summary import summarize
 from instructmining.experiments.train import RunResult, finetune_and_evaluate
 from instructmining.outcomes import BASELINE, seed_noise
@@ -17,6 +18,7 @@ __all__ = [
     "RunResult",
     "RunTask",
     "config_hash",
+    "experiment_stage",
     "finetune_and_evaluate",
     "preset",
     "run_experiments",

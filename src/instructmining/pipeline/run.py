@@ -364,8 +364,8 @@ class Pipeline:
         return preset(exp.preset, **exp.overrides)
 
     def experiments(self) -> None:
-        from instructmining.experiments import run_experiments, save_settings, summarize
-        from instructmining.rule.sets_text import runs_agreement_text
+        from instructmining.experiments import experiment_stage, summarize
+        from instructmining.rule.sets_text import runs_agreement
 
         exp = self.cfg.experiments
         config = self.experiment_config()
@@ -373,47 +373,39 @@ class Pipeline:
         tests = self.test_paths or None
         subset_ids = sorted(read_parquet(self.ws.subsets)["subset_id"].unique())
         repeated = {sid: exp.noise_seeds for sid in subset_ids[: exp.noise_subsets]}
-        runs = run_experiments(
+        runs = experiment_stage(
             self.ws.root,
             eval_path,
             config,
-            seeds=exp.seeds,
-            test_evals=tests,
+            exp.seeds,
+            tests,
             extra_seeds=repeated,
             executor=self.executor,
         )
-        # After the runs, as `instructmining experiment` does: search and compare read it.
-        save_settings(self.ws, eval_path, config, exp.seeds, tests)
         console.print(summarize(runs))
-        pool, subsets = read_parquet(self.ws.pool), read_parquet(self.ws.subsets)
-        console.print(runs_agreement_text(runs, pool, subsets), highlight=False, markup=False)
+        console.print(runs_agreement(self.ws, runs), highlight=False, markup=False)
 
     def fit(self) -> None:
         from instructmining.experiments import config_hash
         from instructmining.report.console import evidence_lines
-        from instructmining.rule import fit_rule, load_fit_table
+        from instructmining.rule import fit_stage
         from instructmining.rule.sets_text import sets_text
         from instructmining.rule.verdict import rule_verdict
 
         cfg = self.cfg.fit
-        data = load_fit_table(
-            self.ws.root,
+        result, _ = fit_stage(
+            self.ws,
+            self.ws.rule,
             config_hash=config_hash(self.experiment_config()),
             target=cfg.target,
             weights=cfg.weights,
-        )
-        result = fit_rule(
-            data,
             criterion=cfg.criterion,
             model=cfg.model,
             max_indicators=cfg.max_indicators,
             folds=cfg.folds,
-            name="rule",
             permutations=cfg.permutations,
             jobs=2,
-            cache_dir=self.ws.cache,
         )
-        write_json(result.rule.to_dict(), self.ws.rule)
         console.print(sets_text(result.rule.info), highlight=False, markup=False)
         console.print(f"target: {result.rule.target.explain()}", highlight=False)
         console.print(f"rule: {result.rule.describe()}")
@@ -442,7 +434,7 @@ class Pipeline:
 
     def select(self) -> None:
         from instructmining.rule import load_rule
-        from instructmining.selection import resolve_size, select_top, write_selection
+        from instructmining.selection import resolve_size, select_stage
 
         cfg = self.cfg.select
         if cfg is None:
@@ -452,7 +444,7 @@ class Pipeline:
         n = resolve_size(len(pool), top=cfg.top, fraction=cfg.fraction)
         ranked = self._ranking("rule")
         output = self.ws.selected
-        write_selection(select_top(pool, ranked, n), ranked, output)
+        select_stage(pool, ranked, n, output)
         target = load_rule(self.ws.rule).target.describe()
         console.print(f"selected {n} of {len(pool)} by the rule (target: {target}): {output}")
 

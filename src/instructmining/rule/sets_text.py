@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,8 @@ from instructmining.rule.sources import (
 )
 from instructmining.rule.targets import set_losses
 from instructmining.rule.transfer import transfer_matrix
+from instructmining.storage import read_parquet
+from instructmining.workspace import Workspace
 
 
 def _block(title: str, frame: pd.DataFrame, index: bool = True) -> str:
@@ -81,3 +84,13 @@ def runs_agreement_text(runs: pd.DataFrame, pool: Any = None, subsets: Any = Non
     if pool is not None and subsets is not None:
         view = source_view(losses, source_shares(subsets, pool))
     return agreement_text(eval_agreement(losses), view)
+
+
+def runs_agreement(workspace: Workspace | Path, runs: pd.DataFrame) -> str:
+    """How far the recorded evaluation sets agree, with the sources each prefers: the text
+    printed after `experiment` and the pipeline's experiments stage. The source view needs the
+    workspace's pool and subsets tables; without them the agreement is shown alone."""
+    ws = Workspace.of(workspace)
+    pool = read_parquet(ws.pool) if ws.pool.exists() else None
+    subsets = read_parquet(ws.subsets) if ws.subsets.exists() else None
+    return runs_agreement_text(runs, pool, subsets)

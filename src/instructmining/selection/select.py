@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,26 @@ def write_selection(
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         pq.write_table(arrow, tmp_table)
     return table_path
+
+
+def select_stage(
+    pool: pd.DataFrame,
+    ranked: pd.DataFrame,
+    n: int,
+    output: str | Path,
+    output_format: str = "alpaca",
+    lock: AbstractContextManager[Any] | None = None,
+) -> tuple[pd.DataFrame, Path]:
+    """Keep the n best-ranked examples and write them (with every example's score table), as
+    `instructmining select` and the pipeline's select stage both do; returns the selection and
+    the score table's path.
+
+    `lock` (entered only around the writing) is the output folder's lock for a caller that does
+    not hold one already: a selection that cannot be made fails before the folder is touched."""
+    selected = select_top(pool, ranked, n)
+    with lock if lock is not None else nullcontext():
+        table_path = write_selection(selected, ranked, output, output_format)
+    return selected, table_path
 
 
 def source_counts(pool: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
