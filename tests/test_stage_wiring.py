@@ -1,6 +1,7 @@
 """Each stage is wired once: the CLI commands and the YAML pipeline call the shared stage
-functions (`experiment_stage`, `fit_stage`, `select_stage`, `search_stage`, `compare_stage`)
-rather than the steps inside them, so the command and the pipeline cannot drift apart.
+functions (`indicators_stage`, `design_stage`, `experiment_stage`, `fit_stage`, `select_stage`,
+`search_stage`, `compare_stage`) rather than the steps inside them, so the command and the
+pipeline cannot drift apart.
 
 A check over the source text: no module of the CLI, nor the pipeline's runner, calls a step
 that a stage function owns.
@@ -18,6 +19,10 @@ CALLERS = sorted((PACKAGE / "cli").glob("*.py")) + [PACKAGE / "pipeline" / "run.
 
 # step -> the stage function that calls it
 STAGE_STEPS = {
+    "write_indicators": "indicators_stage",
+    "subset_means": "indicators_stage",
+    "build_design": "design_stage",
+    "write_design": "design_stage",
     "run_experiments": "experiment_stage",
     "save_settings": "experiment_stage",
     "limited_eval_set": "command_eval_sets",
@@ -64,9 +69,12 @@ def test_the_check_sees_a_step_called_directly() -> None:
 
 def test_the_stage_functions_are_public() -> None:
     from instructmining.experiments import experiment_stage
+    from instructmining.indicators import indicators_stage
     from instructmining.rule import fit_stage
+    from instructmining.sampling import design_stage
     from instructmining.selection import select_stage
     from instructmining.selection.training import compare_stage, search_stage
 
-    for stage in (experiment_stage, fit_stage, select_stage, search_stage, compare_stage):
+    stages = (indicators_stage, design_stage, experiment_stage, fit_stage, select_stage)
+    for stage in (*stages, search_stage, compare_stage):
         assert stage.__doc__

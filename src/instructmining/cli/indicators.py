@@ -17,16 +17,15 @@ from instructmining.indicators import (
     INDICATOR_NAMES,
     IndicatorOptions,
     IndicatorRun,
+    indicators_stage,
     parse_names,
-    subset_means,
 )
 from instructmining.indicators.options import DEFAULT_REWARD_MODEL, DEFAULT_UNIEVAL_MODEL
-from instructmining.indicators.output import write_indicators
 from instructmining.indicators.registry import instantiate
 from instructmining.models.loader import DEFAULT_EMBEDDER, DEFAULT_LM, model_availability
 from instructmining.paths import refuse_overwrite
 from instructmining.pipeline.config import IndicatorsConfig, default_of
-from instructmining.storage import read_parquet, write_parquet
+from instructmining.storage import read_parquet
 from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace
 
@@ -134,13 +133,9 @@ def indicators(
     table = read_parquet(pool, required=["id", "instruction", "output"])
     ws = Workspace(output.parent)
     with ws.lock():
-        run = runner(table, names, options, cache_dir=cache or ws.cache)
-        if subsets is None:
-            write_indicators(run.table, output, names, options, table)
-            result = run.table
-        else:
-            result = subset_means(run.table, read_parquet(subsets, required=["subset_id", "id"]))
-            write_parquet(result, output)
+        run, result = indicators_stage(
+            table, names, options, output, cache or ws.cache, runner, subsets
+        )
     _report(run)
     typer.echo(
         f"wrote {len(result)} rows x {len(result.columns) - 1} indicator columns to {output}"

@@ -16,7 +16,7 @@ from instructmining.data.problems import ON_ERROR_CHOICES
 from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
 from instructmining.paths import refuse_overwrite
-from instructmining.sampling import DEFAULT_ALPHA, DEFAULT_TEMPERATURE, build_design, write_design
+from instructmining.sampling import DEFAULT_ALPHA, DEFAULT_TEMPERATURE, design_stage
 from instructmining.sampling.show import print_figures
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace, mixtures_beside
@@ -154,7 +154,8 @@ def sample(
     if not indicators.exists() and (design != "dirichlet" or columns):
         raise UserError(f"{indicators}: no such file (the {design} design needs indicators)")
     indicator_table = read_parquet(indicators, ["id"]) if indicators.exists() else None
-    built = build_design(
+    built, mixtures_path = design_stage(
+        output,
         table,
         subsets,
         size,
@@ -167,9 +168,8 @@ def sample(
         temperature,
         mix_sources,
         candidates,
+        lock=Workspace(output.parent).lock(target=output),
     )
-    with Workspace(output.parent).lock(target=output):
-        mixtures_path = write_design(built, output)
     shares = built.mixtures.drop(columns="subset_id")
     summary = Table(title=f"{subsets} subsets of {size} ({design}, alpha {alpha}, seed {seed})")
     for column in ("source", "mean share", "min", "max", "subsets using it"):

@@ -38,18 +38,12 @@ PresetOpt = Annotated[
 
 def _read_pool(path: Path) -> pd.DataFrame:
     """A pool table, or any input `pool build` accepts (saying what it dropped)."""
-    if path.suffix == ".parquet" and path.is_file():
-        from instructmining.data import read_pool
-        from instructmining.selection.select import RECORD_COLUMNS
+    from instructmining.data.pool import pool_from_file
 
-        return read_pool(path, required=RECORD_COLUMNS)
-    from instructmining.data import build_pool
-    from instructmining.data.pool import build_summary
-
-    built = build_pool(path)
-    for line in build_summary(built):
+    pool, dropped = pool_from_file(path)
+    for line in dropped:
         console.print(f"{path}: {line}")
-    return built.pool
+    return pool
 
 
 def _rule_and_options(spec: str | None, models: ModelFlags) -> tuple[Any, Any]:
@@ -67,13 +61,6 @@ def _rule_and_options(spec: str | None, models: ModelFlags) -> tuple[Any, Any]:
 def _one_test_eval(item: str | None) -> Path | None:
     """search reports one test set: NAME=FILE as in `experiment` (the name is not used)."""
     return None if item is None else next(iter(parse_test_evals([item]).values()))
-
-
-def _default_indicators(folder: Path, given: Path | None) -> Path | None:
-    if given is not None:
-        return given
-    found = Workspace(folder).indicators
-    return found if found.exists() else None
 
 
 def _warn_if_chance(rule: Any, selector: str, force: bool) -> None:
@@ -137,9 +124,13 @@ def select(
         source_counts,
     )
     from instructmining.selection.provenance import substitute_lines
-    from instructmining.selection.select import indicator_options, selection_cache
+    from instructmining.selection.select import (
+        default_indicators,
+        indicator_options,
+        selection_cache,
+    )
 
-    indicators_file = _default_indicators(pool_file.parent, indicators_file)
+    indicators_file = default_indicators(pool_file.parent, indicators_file)
     rule_file = Path(rule) if rule and os.path.lexists(rule) else None
     refuse_overwrite([output, selection_beside(output)], [pool_file, rule_file, indicators_file])
     check_output_format(output_format)

@@ -199,3 +199,16 @@ def read_pool(path: PathLike, required: Sequence[str] = POOL_COLUMNS) -> pd.Data
         if not (pd.api.types.is_string_dtype(values) or values.isna().all()):
             raise UserError(f"{path}: column {column!r} should hold text, not {values.dtype}")
     return pool
+
+
+def pool_from_file(path: PathLike) -> tuple[pd.DataFrame, list[str]]:
+    """A pool table (checked to hold the pool's columns), or any input `pool build` accepts
+    built into one; with what a build left out (`build_summary`), for the caller to show.
+
+    `select` and `overlap` take either, so a user can try a rule on a file without building a
+    workspace first."""
+    path = Path(path)
+    if path.suffix == ".parquet" and path.is_file():
+        return read_pool(path, required=POOL_COLUMNS), []
+    built = build_pool(path)
+    return built.pool, build_summary(built)

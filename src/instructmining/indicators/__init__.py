@@ -18,6 +18,7 @@ from instructmining.indicators.run import (
     run_indicators,
     subset_means,
 )
+from instructmining.indicators.stage import indicators_stage
 
 __all__ = [
     "INDICATOR_NAMES",
@@ -27,6 +28,7 @@ __all__ = [
     "compute_indicators",
     "indicator_columns",
     "indicator_definitions",
+    "indicators_stage",
     "parse_names",
     "run_indicators",
     "subset_means",

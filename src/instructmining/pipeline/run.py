@@ -291,7 +291,7 @@ class Pipeline:
 
     def indicators(self) -> None:
         from instructmining.distributed.options import indicator_runner
-        from instructmining.indicators.output import write_indicators
+        from instructmining.indicators import indicators_stage
 
         cfg = self.cfg.indicators
         inputs = hash_object([cfg.model_dump(), hash_file(self.ws.pool)])
@@ -300,14 +300,15 @@ class Pipeline:
             pool = read_parquet(self.ws.pool)
             options = self.indicator_options()
             runner = indicator_runner(self.cfg.executor, self.cfg.ray_address)
-            table = runner(pool, cfg.names, options, self.ws.cache).table
-            write_indicators(table, self.ws.indicators, cfg.names, options, pool)
+            _, table = indicators_stage(
+                pool, cfg.names, options, self.ws.indicators, self.ws.cache, runner
+            )
             return {"columns": list(table.columns[1:])}
 
         run_stage(self.ws.root, "indicators", inputs, [self.ws.indicators], compute)
 
     def subsets(self) -> None:
-        from instructmining.sampling import build_design, write_design
+        from instructmining.sampling import design_stage
         from instructmining.sampling.show import print_figures
 
         cfg = self.cfg.sampling
@@ -319,7 +320,8 @@ class Pipeline:
         )
 
         def sample() -> dict:
-            design = build_design(
+            design, _ = design_stage(
+                self.ws.subsets,
                 read_parquet(self.ws.pool),
                 cfg.subsets,
                 cfg.size,
@@ -333,7 +335,6 @@ class Pipeline:
                 cfg.mix_sources,
                 cfg.candidates,
             )
-            write_design(design, self.ws.subsets)
             console.print(f"{cfg.subsets} subsets of {cfg.size} examples ({cfg.design})")
             print_figures(design.info)
             return {"subsets": cfg.subsets, "size": cfg.size}

@@ -5,6 +5,7 @@ from instructmining.sampling.designs import (
     DESIGNS,
     Design,
     build_design,
+    design_stage,
     read_design_info,
     write_design,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "build_design",
     "d_efficiency",
     "design_figures",
+    "design_stage",
     "exchange",
     "largest_remainder",
     "read_design_info",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,47 @@ def write_design(design: Design, subsets_path: Path) -> Path:
     write_parquet(table.replace_schema_metadata(metadata), mixtures_path)
     write_parquet(design.subsets, subsets_path)
     return mixtures_path
+
+
+def design_stage(
+    output: Path,
+    pool: pd.DataFrame,
+    n_subsets: int,
+    size: int,
+    seed: int,
+    design: str = "dirichlet",
+    indicators: pd.DataFrame | None = None,
+    columns: Sequence[str] | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    sources: Sequence[str] | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    mix_sources: bool = False,
+    candidates: int | None = None,
+    lock: AbstractContextManager[Any] | None = None,
+) -> tuple[Design, Path]:
+    """Build the design (`build_design`) and write its subsets to `output` with the mixtures
+    table beside it (`write_design`), as `instructmining sample` and the pipeline's subsets
+    stage both do; returns the design and the mixtures path.
+
+    `lock` (entered only around the writing) is the output folder's lock for a caller that does
+    not hold one already: a design that cannot be built fails before the folder is touched."""
+    built = build_design(
+        pool,
+        n_subsets,
+        size,
+        seed,
+        design,
+        indicators,
+        columns,
+        alpha,
+        sources,
+        temperature,
+        mix_sources,
+        candidates,
+    )
+    with lock if lock is not None else nullcontext():
+        mixtures_path = write_design(built, output)
+    return built, mixtures_path
 
 
 def read_design_info(mixtures_path: Path) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ from instructmining.selection.provenance import (
 )
 from instructmining.selection.selectors import Selector, get_selector
 from instructmining.storage import atomic_path
-from instructmining.workspace import selection_beside
+from instructmining.workspace import Workspace, selection_beside
 
 RECORD_COLUMNS = POOL_COLUMNS  # a selection holds the pool's records
 
@@ -201,6 +201,15 @@ def selection_cache(pool_file: Path, cache_dir: Path | None = None) -> Path:
     from instructmining.indicators.run import default_cache_dir
 
     return default_cache_dir()
+
+
+def default_indicators(folder: Path, given: Path | None = None) -> Path | None:
+    """The indicators table `select` scores with: `given`, else the indicators.parquet of the
+    workspace the pool lies in (None without one), so a workspace's pool needs no flag."""
+    if given is not None:
+        return given
+    found = Workspace(folder).indicators
+    return found if found.exists() else None
 
 
 def resolve_size(pool_size: int, top: int | None = None, fraction: float | None = None) -> int:
