@@ -49,13 +49,11 @@ def _read_pool(path: Path) -> pd.DataFrame:
 def _rule_and_options(spec: str | None, models: ModelFlags) -> tuple[Any, Any]:
     """The rule named by --rule and the indicator options for its missing indicators."""
     from instructmining.errors import UserError
-    from instructmining.rule import load_rule
-    from instructmining.selection.select import indicator_options
+    from instructmining.selection.select import rule_and_options
 
     if spec is None:
         raise UserError("this command needs --rule (rule.json, paper-v1 or paper-v3)")
-    rule = load_rule(spec)
-    return rule, indicator_options(rule, **models.as_kwargs())
+    return rule_and_options(spec, **models.as_kwargs())
 
 
 def _one_test_eval(item: str | None) -> Path | None:

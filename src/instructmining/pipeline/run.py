@@ -1,9 +1,10 @@
 """The whole loop from one config: pool, indicators, subsets, fine-tunes, fit, select, search,
 compare, report.
 
-Each stage calls the same Python API as its CLI command and records a completion marker
-(`stages.py`), so a rerun after a kill skips finished stages; the stages that fine-tune resume
-inside themselves run by run.
+Each stage calls the same stage function as its CLI command (`indicators_stage`,
+`design_stage`, `experiment_stage`, `fit_stage`, `select_stage`, `search_stage`,
+`compare_stage`) and records a completion marker (`stages.py`), so a rerun after a kill skips
+finished stages; the stages that fine-tune resume inside themselves run by run.
 """
 
 from __future__ import annotations
@@ -414,28 +415,9 @@ class Pipeline:
             console.print(line, soft_wrap=True)
         console.print(f"[bold]verdict:[/] {rule_verdict(result.rule.info)}", soft_wrap=True)
 
-    def _ranking(self, selector: str, seed: int = 0) -> pd.DataFrame:
-        from instructmining.indicators.output import read_indicators
-        from instructmining.rule import load_rule
-        from instructmining.selection import score_pool
-        from instructmining.selection.select import indicator_options
-
-        rule = load_rule(self.ws.rule) if selector in ("rule", "mixture") else None
-        cfg = self.cfg.indicators
-        return score_pool(
-            read_parquet(self.ws.pool),
-            selector,
-            rule=rule,
-            indicators=read_indicators(self.ws.indicators),
-            options=indicator_options(rule, lm=cfg.lm, embedder=cfg.embedder, device=cfg.device),
-            cache_dir=self.ws.cache,
-            seed=seed,
-            knn_k=cfg.k,
-        )
-
     def select(self) -> None:
-        from instructmining.rule import load_rule
-        from instructmining.selection import resolve_size, select_stage
+        from instructmining.indicators.output import read_indicators
+        from instructmining.selection import resolve_size, score_pool, select_stage
 
         cfg = self.cfg.select
         if cfg is None:
@@ -443,19 +425,26 @@ class Pipeline:
             return
         pool = read_parquet(self.ws.pool)
         n = resolve_size(len(pool), top=cfg.top, fraction=cfg.fraction)
-        ranked = self._ranking("rule")
+        rule, options = self._rule_and_options()
+        ranked = score_pool(
+            pool,
+            "rule",
+            rule=rule,
+            indicators=read_indicators(self.ws.indicators),
+            options=options,
+            cache_dir=self.ws.cache,
+            knn_k=self.cfg.indicators.k,
+        )
         output = self.ws.selected
         select_stage(pool, ranked, n, output)
-        target = load_rule(self.ws.rule).target.describe()
+        target = rule.target.describe()
         console.print(f"selected {n} of {len(pool)} by the rule (target: {target}): {output}")
 
     def _rule_and_options(self):  # noqa: ANN202 - (Rule, IndicatorOptions), imported lazily
-        from instructmining.rule import load_rule
-        from instructmining.selection.select import indicator_options
+        from instructmining.selection.select import rule_and_options
 
-        rule = load_rule(self.ws.rule)
         cfg = self.cfg.indicators
-        return rule, indicator_options(rule, lm=cfg.lm, embedder=cfg.embedder, device=cfg.device)
+        return rule_and_options(self.ws.rule, lm=cfg.lm, embedder=cfg.embedder, device=cfg.device)
 
     def search(self) -> None:
         from instructmining.selection import best_trial

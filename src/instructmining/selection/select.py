@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from instructmining.data.example import POOL_COLUMNS
 from instructmining.errors import UserError, param
-from instructmining.rule.model import Rule
+from instructmining.rule.model import Rule, load_rule
 from instructmining.selection.provenance import (
     metadata,
     substitutes,
@@ -59,6 +59,14 @@ def indicator_options(rule: Rule | None = None, **overrides: Any) -> Any:
             values["k"] = int(k)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return IndicatorOptions(**values)
+
+
+def rule_and_options(spec: str | Path, **overrides: Any) -> tuple[Rule, Any]:
+    """The rule `spec` names (a rule.json or a published rule) with the IndicatorOptions that
+    compute its missing indicators by the models it was fitted with (`overrides` not None
+    replace them): what `search`, `compare` and the pipeline's select stage all start from."""
+    rule = load_rule(spec)
+    return rule, indicator_options(rule, **overrides)
 
 
 def missing_columns(
