@@ -19,6 +19,8 @@ CALLERS = sorted((PACKAGE / "cli").glob("*.py")) + [PACKAGE / "pipeline" / "run.
 
 # step -> the stage function that calls it
 STAGE_STEPS = {
+    "find_overlap": "measure_overlap",
+    "overlap_counts": "measure_overlap",
     "write_indicators": "indicators_stage",
     "subset_means": "indicators_stage",
     "build_design": "design_stage",
@@ -33,6 +35,8 @@ STAGE_STEPS = {
     "search_size": "search_stage",
     "compare_selections": "compare_stage",
     "write_comparison": "compare_stage",
+    "render_report": "build_report",
+    "write_report": "build_report",
 }
 
 

@@ -28,8 +28,8 @@ def overlap(
 ) -> None:
     """Exact (normalised) and near (MinHash over word 5-grams) duplicates of evaluation items."""
     from instructmining.cli.select import _read_pool
-    from instructmining.data import read_examples, write_pool
-    from instructmining.data.overlap import drop_overlap, find_overlap, overlap_counts
+    from instructmining.data import write_pool
+    from instructmining.data.overlap import drop_overlap, measure_overlap
     from instructmining.errors import UserError
     from instructmining.report.console import console, print_table
 
@@ -42,9 +42,7 @@ def overlap(
     if output is not None and output.resolve() in {p.resolve() for p in [pool_file, *eval_files]}:
         raise UserError(f"{output}: is an input; write the clean pool elsewhere")
     pool = _read_pool(pool_file)
-    evals = {path.name: read_examples(path) for path in eval_files}
-    found = find_overlap(pool, evals, threshold=threshold)
-    counts = overlap_counts(pool, found)
+    found, counts = measure_overlap(pool, {path.name: path for path in eval_files}, threshold)
     if len(found):
         print_table(found, f"{len(found)} overlapping pair(s)", {"similarity": ".3f"})
     console.print(

@@ -20,12 +20,11 @@ def report(
 ) -> None:
     """Write one self-contained HTML page (plots and tables) of what the workspace holds."""
     from instructmining.paths import refuse_overwrite, workspace_tables
-    from instructmining.report.build import render_report, write_report  # loads matplotlib
+    from instructmining.report.build import build_report  # loads matplotlib
     from instructmining.workspace import Workspace
 
     output = output or Workspace(workspace).report
     refuse_overwrite([output], workspace_tables(workspace))
-    text = render_report(workspace)  # reads only: a missing workspace fails before any write
-    with Workspace(output.parent).lock(target=output):
-        path = write_report(text, output)
+    # Rendered before the lock is taken: a missing workspace fails before any write.
+    path = build_report(workspace, output, lock=Workspace(output.parent).lock(target=output))
     typer.echo(f"wrote {path}")

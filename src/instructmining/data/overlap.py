@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import pandas as pd
 
@@ -97,3 +98,15 @@ def overlap_counts(pool: pd.DataFrame, found: pd.DataFrame) -> dict[str, int]:
         "near": int(found.loc[found["kind"] == "near", "pool_id"].nunique()),
         **{f"in_{name}": int(n) for name, n in by_set.items()},
     }
+
+
+def measure_overlap(
+    pool: pd.DataFrame, eval_files: dict[str, Path], threshold: float = 0.8
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The overlapping pairs (`find_overlap`) of the pool with each named evaluation file, and
+    their counts: measured one way by the `overlap` command and the pipeline's pool stage."""
+    from instructmining.data.pool import read_examples
+
+    evals = {name: read_examples(path) for name, path in eval_files.items()}
+    found = find_overlap(pool, evals, threshold=threshold)
+    return found, overlap_counts(pool, found)

@@ -189,14 +189,10 @@ class Pipeline:
     def _without_contamination(self, pool: pd.DataFrame, evals: dict[str, Path]) -> pd.DataFrame:
         """Pool examples that repeat an evaluation item are counted in overlap.json and dropped
         (unless overlap.drop is off): training on them teaches the answers the loss measures."""
-        from instructmining.data import read_examples
-        from instructmining.data.overlap import drop_overlap, find_overlap, overlap_counts
+        from instructmining.data.overlap import drop_overlap, measure_overlap
 
         cfg = self.cfg.overlap
-        found = find_overlap(
-            pool, {n: read_examples(p) for n, p in evals.items()}, threshold=cfg.threshold
-        )
-        counts = overlap_counts(pool, found)
+        found, counts = measure_overlap(pool, evals, threshold=cfg.threshold)
         write_parquet(found, self.ws.overlap_pairs)
         write_json({**counts, "threshold": cfg.threshold, "dropped": cfg.drop}, self.ws.overlap)
         console.print(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from instructmining.errors import UserError
 from instructmining.report.html import page
@@ -22,9 +24,17 @@ def render_report(workspace: Workspace | Path) -> str:
     return page("InstructMining report", f"workspace {ws.root.resolve().name}", sections)
 
 
-def build_report(workspace: Workspace | Path, output: Path) -> Path:
-    """Write one self-contained HTML report of `workspace` to `output` (atomically)."""
-    return write_report(render_report(workspace), output)
+def build_report(
+    workspace: Workspace | Path, output: Path, lock: AbstractContextManager[Any] | None = None
+) -> Path:
+    """Write one self-contained HTML report of `workspace` to `output` (atomically).
+
+    `lock` (entered only around the writing) is the output folder's lock for a caller that does
+    not hold one already (`instructmining report`): the report is rendered from the workspace
+    first, so a missing workspace fails before anything is written."""
+    text = render_report(workspace)
+    with lock if lock is not None else nullcontext():
+        return write_report(text, output)
 
 
 def write_report(text: str, output: Path) -> Path:
