@@ -18,12 +18,12 @@ bootstrap's 95% interval over items and seeds.
 
     .venv/bin/python benchmarks/design.py --quick      # mechanics, minutes
     .venv/bin/python benchmarks/design.py              # the full table, on a quiet machine
-    .venv/bin/python benchmarks/design.py --reuse demo-workspace  # Dirichlet arm: the demo's
+    .venv/bin/python benchmarks/design.py --reuse demo-workspace --n 16  # the demo's runs
 
-`--reuse WS` starts from a finished demo workspace run with `sampling.subsets: 24` (same pool,
-indicators, evaluation sets and fine-tuning settings as the full mode): its 24 Dirichlet
-subsets and their runs are the Dirichlet arm, so only the designed arms and the comparisons
-train.
+`--reuse WS --n N` starts from a finished demo workspace with N subsets (same pool, indicators,
+evaluation sets and fine-tuning settings as the full mode): its N Dirichlet subsets and their
+run records are the Dirichlet arm, so only the designed arms and the comparisons train. At
+N = 16 the N/4 arm (4 runs) is too small to fit a two-column rule; N >= 20 measures it.
 """
 
 from __future__ import annotations
@@ -236,6 +236,12 @@ def main() -> None:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     baseline = table.iloc[0]
     for _, row in table.iloc[1:].iterrows():
+        if math.isnan(row["se_gmean"]):
+            print(
+                f"{row['arm']}: {row['runs']} runs, too few for a rule of {len(columns)} "
+                f"column(s) with cross-validation (needs {len(columns) + 3}): use a larger --n"
+            )
+            continue
         ratio = row["se_gmean"] / baseline["se_gmean"]
         print(
             f"{row['arm']}: {row['runs']} runs vs {baseline['runs']}; SE ratio {ratio:.2f} "
