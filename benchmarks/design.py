@@ -18,12 +18,13 @@ bootstrap's 95% interval over items and seeds.
 
     .venv/bin/python benchmarks/design.py --quick      # mechanics, minutes
     .venv/bin/python benchmarks/design.py              # the full table, on a quiet machine
-    .venv/bin/python benchmarks/design.py --reuse demo-workspace --n 16  # the demo's runs
+    .venv/bin/python benchmarks/design.py --reuse WS --n 24  # a Dirichlet demo workspace's runs
 
-`--reuse WS --n N` starts from a finished demo workspace with N subsets (same pool, indicators,
-evaluation sets and fine-tuning settings as the full mode): its N Dirichlet subsets and their
-run records are the Dirichlet arm, so only the designed arms and the comparisons train. At
-N = 16 the N/4 arm (4 runs) is too small to fit a two-column rule; N >= 20 measures it.
+`--reuse WS --n N` starts from a finished demo workspace with N Dirichlet subsets (the demo run
+with `sampling: {design: dirichlet, subsets: N}`; same pool, indicators, evaluation sets and
+fine-tuning settings as the full mode): its subsets and their run records are the Dirichlet arm,
+so only the designed arms and the comparisons train. The N/4 arm needs N >= 20 to fit a
+two-column rule with cross-validation.
 """
 
 from __future__ import annotations
@@ -183,13 +184,16 @@ def main() -> None:
     columns = (args.columns or ("output_len" if args.quick else "ppl,ifd")).split(",")
     root = args.root / ("quick" if args.quick else "full")
 
-    from instructmining.sampling import add_subsets, build_design, write_design
+    from instructmining.sampling import add_subsets, build_design, read_design_info, write_design
     from instructmining.storage import read_parquet
 
     if args.reuse:
         found = read_parquet(args.reuse / "subsets.parquet")["subset_id"].nunique()
         if found != sizes["n"]:
             sys.exit(f"{args.reuse}: {found} subsets, not the {sizes['n']} of the Dirichlet arm")
+        info = read_design_info(args.reuse / "subsets_mixtures.parquet") or {}
+        if info.get("design", "dirichlet") != "dirichlet":
+            sys.exit(f"{args.reuse}: a {info['design']} design, not the Dirichlet arm's subsets")
         shutil.copytree(args.reuse, root / "shared", dirs_exist_ok=True)  # pool stages up to date
     pipeline = prepare(root, sizes, names, args.base_model)
     shared = root / "shared"
