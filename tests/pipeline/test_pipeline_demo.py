@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from instructmining.sampling import read_design_info
+
 pytestmark = pytest.mark.slow
 
 
@@ -55,6 +57,9 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
         assert (workspace / name).is_file(), name
     pool = pd.read_parquet(workspace / "pool.parquet")
     assert sorted(pool["source"].unique()) == ["dolly", "oasst", "openorca", "stackexchange"]
+    design = read_design_info(workspace / "subsets_mixtures.parquet")
+    assert design["design"] == "d-optimal" and design["columns"] == ["ppl", "ifd"]
+    assert design["figures"]["d_efficiency"] > design["dirichlet"]["d_efficiency"]
     runs = pd.read_parquet(workspace / "runs.parquet")
     assert (runs["status"] == "ok").all()
     assert runs["subset_id"].nunique() == 8 + 1  # subsets and the untrained baseline
