@@ -186,12 +186,13 @@ def main() -> None:
 
     from instructmining.sampling import add_subsets, build_design, read_design_info, write_design
     from instructmining.storage import read_parquet
+    from instructmining.workspace import Workspace
 
     if args.reuse:
         found = read_parquet(args.reuse / "subsets.parquet")["subset_id"].nunique()
         if found != sizes["n"]:
             sys.exit(f"{args.reuse}: {found} subsets, not the {sizes['n']} of the Dirichlet arm")
-        info = read_design_info(args.reuse / "subsets_mixtures.parquet") or {}
+        info = read_design_info(Workspace(args.reuse).mixtures) or {}
         if info.get("design", "dirichlet") != "dirichlet":
             sys.exit(f"{args.reuse}: a {info['design']} design, not the Dirichlet arm's subsets")
         shutil.copytree(args.reuse, root / "shared", dirs_exist_ok=True)  # pool stages up to date

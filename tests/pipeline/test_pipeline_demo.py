@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from instructmining.sampling import read_design_info
+from instructmining.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
         assert (workspace / name).is_file(), name
     pool = pd.read_parquet(workspace / "pool.parquet")
     assert sorted(pool["source"].unique()) == ["dolly", "oasst", "openorca", "stackexchange"]
-    design = read_design_info(workspace / "subsets_mixtures.parquet")
+    design = read_design_info(Workspace(workspace).mixtures)
     assert design["design"] == "d-optimal" and design["columns"] == ["ppl", "ifd"]
     assert design["figures"]["d_efficiency"] > design["dirichlet"]["d_efficiency"]
     runs = pd.read_parquet(workspace / "runs.parquet")
