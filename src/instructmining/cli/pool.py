@@ -17,6 +17,7 @@ from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
 from instructmining.paths import refuse_overwrite
 from instructmining.sampling import DEFAULT_ALPHA, DEFAULT_TEMPERATURE, design_stage
+from instructmining.sampling.selections import DEFAULT_MAX_OVERLAP, DEFAULT_RANDOM_SHARE
 from instructmining.sampling.show import print_figures
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace, mixtures_beside
@@ -125,7 +126,9 @@ def sample(
     sources: Annotated[
         str | None, typer.Option(help="Comma-separated sources (default all).")
     ] = None,
-    design: Annotated[str, typer.Option(help="dirichlet, spread or d-optimal.")] = "dirichlet",
+    design: Annotated[
+        str, typer.Option(help="dirichlet, spread, d-optimal or selections.")
+    ] = "dirichlet",
     indicators: Annotated[
         Path | None,
         typer.Option(help="Indicators table (default: indicators.parquet beside the pool)."),
@@ -134,7 +137,11 @@ def sample(
         str | None, typer.Option(help="Comma-separated design columns (default all numeric).")
     ] = None,
     temperature: Annotated[
-        float, typer.Option(help="spread: noise beside the direction; lower is more extreme.")
+        float,
+        typer.Option(
+            help="spread: noise beside the direction; lower is more extreme. selections: the "
+            "largest noise of the noisy half (0: every selection a pure top --size)."
+        ),
     ] = DEFAULT_TEMPERATURE,
     mix_sources: Annotated[
         bool, typer.Option(help="spread: lean along the direction within a Dirichlet mixture.")
@@ -142,8 +149,15 @@ def sample(
     candidates: Annotated[
         int | None, typer.Option(help="d-optimal: candidate subsets (default 10 per subset).")
     ] = None,
+    random_share: Annotated[
+        float, typer.Option(help="selections: share of plain random subsets (at least one).")
+    ] = DEFAULT_RANDOM_SHARE,
+    max_overlap: Annotated[
+        float, typer.Option(help="selections: largest Jaccard overlap of two subsets.")
+    ] = DEFAULT_MAX_OVERLAP,
 ) -> None:
-    """Sample subsets: Dirichlet source mixtures, spread along indicator space, or D-optimal.
+    """Sample subsets: Dirichlet source mixtures, spread along indicator space, D-optimal, or
+    selections (top --size under random weightings of the indicators, plus random subsets).
 
     Also writes `<output stem>_mixtures.parquet` with each subset's share per source and, in
     its metadata, the design's figures next to a Dirichlet design's.
@@ -168,6 +182,8 @@ def sample(
         temperature,
         mix_sources,
         candidates,
+        random_share,
+        max_overlap,
         lock=Workspace(output.parent).lock(target=output),
     )
     shares = built.mixtures.drop(columns="subset_id")

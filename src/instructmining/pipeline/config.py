@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from instructmining.data.readers import ReadLimits
 from instructmining.errors import UserError
 from instructmining.paths import require_file
+from instructmining.sampling.selections import DEFAULT_MAX_OVERLAP, DEFAULT_RANDOM_SHARE
 
 
 class _Strict(BaseModel):
@@ -172,11 +173,17 @@ class SamplingConfig(_Strict):
     alpha: float = Field(0.5, gt=0, allow_inf_nan=False)
     seed: NonNegativeInt = 0
     sources: list[str] | None = None
-    design: Literal["dirichlet", "spread", "d-optimal"] = "dirichlet"
+    design: Literal["dirichlet", "spread", "d-optimal", "selections"] = "dirichlet"
     columns: list[str] | None = Field(None, description="design columns (default all numeric)")
     temperature: float = Field(1.0, ge=0)
     mix_sources: bool = False
     candidates: PositiveInt | None = None
+    random_share: float = Field(
+        DEFAULT_RANDOM_SHARE, gt=0, lt=1, description="selections: share of random subsets"
+    )
+    max_overlap: float = Field(
+        DEFAULT_MAX_OVERLAP, gt=0, lt=1, description="selections: largest Jaccard overlap"
+    )
     rounds: PositiveInt = Field(
         1, description="design rounds: add, run and refit until CV R² stalls"
     )
@@ -185,8 +192,12 @@ class SamplingConfig(_Strict):
     max_runs: PositiveInt | None = Field(None, description="stop the rounds at this many runs")
 
     def design_settings(self) -> dict[str, Any]:
-        """The settings that decide the first design (the round settings do not)."""
-        return self.model_dump(exclude={"rounds", "add", "criterion", "max_runs"})
+        """The settings that decide the first design (the round settings do not, nor do the
+        selections settings for another design, so adding them kept older workspaces' hashes)."""
+        rounds = {"rounds", "add", "criterion", "max_runs"}
+        if self.design != "selections":
+            rounds |= {"random_share", "max_overlap"}
+        return self.model_dump(exclude=rounds)
 
 
 class EvalSet(_Strict):

@@ -331,6 +331,8 @@ class Pipeline:
                 cfg.temperature,
                 cfg.mix_sources,
                 cfg.candidates,
+                cfg.random_share,
+                cfg.max_overlap,
             )
             console.print(f"{cfg.subsets} subsets of {cfg.size} examples ({cfg.design})")
             print_figures(design.info)

@@ -1,9 +1,12 @@
-"""The three designs of `sample --design`, their figures, and the mixtures table that keeps them.
+"""The designs of `sample --design`, their figures, and the mixtures table that keeps them.
 
 - `dirichlet`: random subsets with Dirichlet source mixtures (the paper's sampling).
 - `spread`: each subset leans along a random direction of standardised indicator space.
 - `d-optimal`: many candidates from both generators, then a Fedorov exchange that maximises
   det(X'X) of the chosen subsets' mean indicators with an intercept.
+- `selections`: each subset is the top `size` of the pool under a random weighting of the
+  standardised columns, plus a share of plain random subsets (`sampling.selections`); which
+  weighting made each subset is kept in the info under `origins`.
 
 Every design is judged next to a Dirichlet design of the same N, size and seed, and both sets of
 figures go into the Parquet metadata of the mixtures table (`read_design_info`).
@@ -25,6 +28,13 @@ import pyarrow.parquet as pq
 
 from instructmining.errors import UserError, param
 from instructmining.sampling.design import design_figures, exchange, greedy
+from instructmining.sampling.selections import (
+    DEFAULT_MAX_OVERLAP,
+    DEFAULT_RANDOM_SHARE,
+    check_settings,
+    draw_selections,
+    random_count,
+)
 from instructmining.sampling.spread import (
     DEFAULT_TEMPERATURE,
     IndicatorSpace,
@@ -37,7 +47,7 @@ from instructmining.sampling.subsets import DEFAULT_ALPHA, sample_subsets, subse
 from instructmining.storage import write_parquet
 from instructmining.workspace import mixtures_beside
 
-DESIGNS = ("dirichlet", "spread", "d-optimal")
+DESIGNS = ("dirichlet", "spread", "d-optimal", "selections")
 _METADATA_KEY = b"instructmining.design"
 _TEMPERATURES = (0.25, 0.5, 1.0, 2.0)  # candidates from near-extreme to near-random
 
@@ -65,12 +75,21 @@ def build_design(
     temperature: float = DEFAULT_TEMPERATURE,
     mix_sources: bool = False,
     candidates: int | None = None,
+    random_share: float = DEFAULT_RANDOM_SHARE,
+    max_overlap: float = DEFAULT_MAX_OVERLAP,
 ) -> Design:
     """`n_subsets` subsets of `size` distinct examples by the named design (see module doc)."""
     if design not in DESIGNS:
         raise UserError(f"unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
     if not temperature >= 0:
         raise UserError(f"the temperature must be zero or positive (got {temperature})")
+    if design == "selections":
+        check_settings(random_share, max_overlap)
+        if n_subsets < 2:
+            raise UserError(
+                f"the selections design needs at least 2 subsets, one of them random (got "
+                f"{n_subsets})"
+            )
     # Validates sizes, seed, alpha and sources, and is the reference every design is judged by.
     reference, reference_mix = sample_subsets(pool, n_subsets, size, seed, alpha, sources)
     info: dict[str, Any] = {
@@ -83,6 +102,8 @@ def build_design(
         "temperature": temperature,
         "mix_sources": mix_sources,
     }
+    if design == "selections":
+        info |= {"random_share": random_share, "max_overlap": max_overlap}
     if indicators is None:
         if design != "dirichlet":
             raise UserError(
@@ -109,6 +130,12 @@ def build_design(
         members = _distinct(
             lambda: spread_subset(space, size, rng, temperature, mix, sources), n_subsets
         )
+    elif design == "selections":
+        n_random = random_count(n_subsets, random_share)
+        members, origins = draw_selections(
+            space, size, n_subsets, n_random, rng, temperature, max_overlap
+        )
+        info["origins"] = {subset_name(i, n_subsets): o for i, o in enumerate(origins)}
     else:
         pool_of = generate_candidates(
             space, size, rng, candidates or max(10 * n_subsets, 200), alpha, sources
@@ -237,6 +264,8 @@ def design_stage(
     temperature: float = DEFAULT_TEMPERATURE,
     mix_sources: bool = False,
     candidates: int | None = None,
+    random_share: float = DEFAULT_RANDOM_SHARE,
+    max_overlap: float = DEFAULT_MAX_OVERLAP,
     lock: AbstractContextManager[Any] | None = None,
 ) -> tuple[Design, Path]:
     """Build the design (`build_design`) and write its subsets to `output` with the mixtures
@@ -258,6 +287,8 @@ def design_stage(
         temperature,
         mix_sources,
         candidates,
+        random_share,
+        max_overlap,
     )
     with lock if lock is not None else nullcontext():
         mixtures_path = write_design(built, output)

@@ -4,7 +4,9 @@ The subsets already in WS/subsets.parquet (run or waiting to run) are fixed rows
 `add_subsets` draws fresh candidates and chooses `add` of them that most raise det(X'X) of the
 whole design (`d`) or most lower the rule's prediction variance at the subsets it will be
 applied to (`i`: the rule's top examples by WS/rule.json, or each indicator's extremes before a
-rule exists). New subsets are appended under new names, so `experiment` runs only them (it
+rule exists). A `selections` design instead grows the same way it was drawn: fresh selections
+and, while the design holds fewer than its share, random subsets (`sampling.selections`), the
+criterion unused. New subsets are appended under new names, so `experiment` runs only them (it
 skips finished runs by subset contents). The candidates' seed is derived from the seed and the
 existing subsets, so rerunning after a kill before the subsets table was replaced adds the same
 subsets.
@@ -31,7 +33,18 @@ from instructmining.sampling.designs import (
     tables,
     write_design,
 )
-from instructmining.sampling.spread import IndicatorSpace, check_room, indicator_space
+from instructmining.sampling.selections import (
+    DEFAULT_MAX_OVERLAP,
+    DEFAULT_RANDOM_SHARE,
+    draw_selections,
+    random_count,
+)
+from instructmining.sampling.spread import (
+    DEFAULT_TEMPERATURE,
+    IndicatorSpace,
+    check_room,
+    indicator_space,
+)
 from instructmining.sampling.subsets import DEFAULT_ALPHA, sample_subsets, subset_name
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace
@@ -73,22 +86,18 @@ def add_subsets(
     )
     space = restrict(space, sources)
     check_room(space, size)
-    fixed = subset_means(space, old)
-    fixed = fixed[np.isfinite(fixed).all(axis=1)]
-    value = criterion_for(criterion, _reference(ws, space, size) if criterion == "i" else None)
     rng = np.random.default_rng(
         [seed, int(hash_object(sorted(zip(old.subset_id, old.id, strict=True)))[:8], 16)]
     )
-    taken = {tuple(sorted(space.positions(g["id"]).tolist())) for _, g in _in_space(old, space)}
-    fresh = generate_candidates(
-        space, size, rng, candidates or max(20 * add, 200), alpha, sources, exclude=taken
-    )
-    if len(fresh) < add:
-        raise UserError(f"only {len(fresh)} new candidate subsets could be drawn; add fewer")
-    means = space.means(fresh)
-    chosen, _ = exchange(means, greedy(means, add, value, fixed), value, fixed)
+    if settings.get("design") == "selections":
+        chosen, new_origins = _selections(settings, space, old, size, add, rng)
+        label = "selections"
+    else:
+        chosen = _exchanged(ws, space, old, size, add, rng, criterion, alpha, sources, candidates)
+        new_origins = []
+        label = settings.get("design", "dirichlet") + f" + sequential {criterion}"
     names = _new_names(set(old["subset_id"]), add)
-    new_subsets, new_mix = tables(space, [fresh[i] for i in chosen], names)
+    new_subsets, new_mix = tables(space, chosen, names)
     subsets = pd.concat([old, new_subsets], ignore_index=True)
     mixtures = _mixtures(mixtures_path, old, new_mix)
     n_total = subsets["subset_id"].nunique()
@@ -101,13 +110,68 @@ def add_subsets(
         "sources": sources,
         "columns": space.columns,
         "n_subsets": n_total,
-        "design": settings.get("design", "dirichlet") + f" + sequential {criterion}",
+        "design": label,
         "figures": design_figures(subset_means(space, subsets), space.columns),
         "dirichlet": design_figures(subset_means(space, reference), space.columns),
     }
+    if new_origins:
+        kept = {k: v for k, v in settings.get("origins", {}).items() if k in set(old.subset_id)}
+        info["origins"] = kept | dict(zip(names, new_origins, strict=True))
     design = Design(subsets, mixtures, info)
     write_design(design, ws.subsets)
     return Addition(names, _finished(ws, set(old["subset_id"])), design)
+
+
+def _exchanged(
+    ws: Workspace,
+    space: IndicatorSpace,
+    old: pd.DataFrame,
+    size: int,
+    add: int,
+    rng: np.random.Generator,
+    criterion: str,
+    alpha: float,
+    sources: list[str] | None,
+    candidates: int | None,
+) -> list[np.ndarray]:
+    """Fresh candidates, then the `add` of them an exchange with the old subsets fixed keeps."""
+    fixed = subset_means(space, old)
+    fixed = fixed[np.isfinite(fixed).all(axis=1)]
+    value = criterion_for(criterion, _reference(ws, space, size) if criterion == "i" else None)
+    taken = {tuple(sorted(space.positions(g["id"]).tolist())) for _, g in _in_space(old, space)}
+    fresh = generate_candidates(
+        space, size, rng, candidates or max(20 * add, 200), alpha, sources, exclude=taken
+    )
+    if len(fresh) < add:
+        raise UserError(f"only {len(fresh)} new candidate subsets could be drawn; add fewer")
+    means = space.means(fresh)
+    chosen, _ = exchange(means, greedy(means, add, value, fixed), value, fixed)
+    return [fresh[i] for i in chosen]
+
+
+def _selections(
+    settings: dict[str, Any],
+    space: IndicatorSpace,
+    old: pd.DataFrame,
+    size: int,
+    add: int,
+    rng: np.random.Generator,
+) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    """`add` more subsets of a selections design: random ones while the design has fewer than
+    its share of them, the rest selections, none too close to an old subset."""
+    share = float(settings.get("random_share", DEFAULT_RANDOM_SHARE))
+    max_overlap = float(settings.get("max_overlap", DEFAULT_MAX_OVERLAP))
+    origins = settings.get("origins", {})
+    ids = list(dict.fromkeys(old["subset_id"]))
+    have = sum(origins.get(sid, {}).get("kind") == "random" for sid in ids)
+    n_random = min(max(random_count(len(ids) + add, share) - have, 0), add)
+    known = pd.Series(np.arange(len(space.ids)), index=space.ids)
+    taken = [
+        known.reindex(group["id"]).dropna().to_numpy(dtype=np.int64)
+        for _, group in old.groupby("subset_id", sort=False)
+    ]
+    temperature = float(settings.get("temperature", DEFAULT_TEMPERATURE))
+    return draw_selections(space, size, add, n_random, rng, temperature, max_overlap, taken)
 
 
 def _in_space(subsets: pd.DataFrame, space: IndicatorSpace):
