@@ -40,6 +40,30 @@ def synthetic_pool(n: int = 240, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFr
     return pool, indicators
 
 
+def recomputed_top(pool: pd.DataFrame, indicators: pd.DataFrame, origin: dict, size: int) -> set:
+    """The top `size` ids under a stored weighting, worked out from the raw tables: columns
+    standardised (sd with ddof 1) over the pool's examples with indicators, sorted by id."""
+    columns = list(origin["weights"])
+    table = indicators[indicators["id"].isin(pool["id"])].sort_values("id")
+    values = table[columns].to_numpy()
+    z = (values - values.mean(axis=0)) / values.std(axis=0, ddof=1)
+    score = z @ np.array([origin["weights"][c] for c in columns])
+    if origin["noise_seed"] is not None:
+        noise = np.random.default_rng(origin["noise_seed"]).standard_normal(len(table))
+        score = score + origin["temperature"] * noise
+    return set(table["id"].to_numpy()[np.argsort(-score, kind="stable")[:size]])
+
+
+def members(subsets: pd.DataFrame) -> dict[str, set]:
+    """Each subset's ids, in order of first appearance."""
+    return {sid: set(g["id"]) for sid, g in subsets.groupby("subset_id", sort=False)}
+
+
+def jaccard(a: set, b: set) -> float:
+    """Shared members over all members of two subsets."""
+    return len(a & b) / len(a | b)
+
+
 def synthetic_workspace(root, n_subsets: int = 8, size: int = 12, design: str = "dirichlet"):
     """pool.parquet, indicators.parquet and a first design in `root`; returns the root."""
     pool, indicators = synthetic_pool()

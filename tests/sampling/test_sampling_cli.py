@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from instructmining.data import build_pool, write_pool
+from instructmining.sampling import read_design_info
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data"
 
@@ -112,3 +113,53 @@ def test_design_add_appends_and_prints(tmp_path, cli):
     assert code == 2 and stderr.startswith("error: unknown criterion 'x'")
     code, _, stderr = cli("design", tmp_path / "empty", "--add", 2)
     assert code == 2 and "pool.parquet: no such file" in stderr
+
+
+def test_sample_selections_prints_and_stores_which_subsets_are_random(tmp_path, cli):
+    ws = _design_workspace(tmp_path)
+    out = ws / "subsets.parquet"
+    args = ("sample", ws / "pool.parquet", "-o", out, "--subsets", 12, "--size", 12)
+    code, stdout, stderr = cli(*args, "--design", "selections", "--columns", "x1,x2")
+    assert code == 0, stderr
+    assert "design figures over x1, x2" in stdout and "d_efficiency" in stdout
+    assert "selections" in stdout and "dirichlet" in stdout
+    assert (
+        "10 selections (top 12 under a random weighting of x1, x2) and 2 random subsets: "
+        "s000, s006" in stdout
+    )
+    info = read_design_info(ws / "subsets_mixtures.parquet")
+    assert info["design"] == "selections"
+    assert [sid for sid, o in info["origins"].items() if o["kind"] == "random"] == ["s000", "s006"]
+    code, stdout, stderr = cli("design", ws, "--add", 3)
+    assert code == 0, stderr
+    assert "12 subsets so far (0 with finished runs); added 3: s012, s013, s014" in stdout
+    assert "12 selections (top 12 under a random weighting of x1, x2) and 3 random" in stdout
+    info = read_design_info(ws / "subsets_mixtures.parquet")
+    assert info["design"] == "selections" and len(info["origins"]) == 15
+
+
+def test_sample_selections_bad_input_is_one_line_and_writes_nothing(tmp_path, cli):
+    from instructmining.storage import read_parquet, write_parquet
+
+    ws = _design_workspace(tmp_path)
+    out = ws / "subsets.parquet"
+    args = ("sample", ws / "pool.parquet", "-o", out, "--subsets", 6, "--design", "selections")
+    few = read_parquet(ws / "indicators.parquet")
+    few.loc[few.index[10:], "x2"] = float("nan")
+    write_parquet(few, tmp_path / "few.parquet")
+    cases = [
+        (("--size", 8, "--columns", "x1,zz"), "error: indicator column(s) zz not in"),
+        (("--size", 500), "error: subset size 500 is larger than the 240 examples"),
+        (
+            ("--size", 12, "--indicators", tmp_path / "few.parquet"),
+            "error: subset size 12 is larger than the 10 examples with a value for every",
+        ),
+        (("--size", 8, "--random-share", 0), "error: --random-share must be above 0 and below 1"),
+        (("--size", 8, "--max-overlap", 1.5), "error: --max-overlap must be above 0 and below 1"),
+        (("--size", 200, "--max-overlap", 0.6), "error: could draw only 1 of 6 subsets of 200"),
+    ]
+    for extra, message in cases:
+        code, stdout, stderr = cli(*args, *extra)
+        assert code == 2 and stderr.startswith(message), (extra, stderr)
+        assert len(stderr.strip().splitlines()) == 1
+    assert not out.exists() and not (ws / "subsets_mixtures.parquet").exists()

@@ -1,4 +1,4 @@
-"""D-efficiency, the exchange, and the three designs of `sample --design`."""
+"""D-efficiency, the exchange, and the designs of `sample --design`."""
 
 from __future__ import annotations
 
@@ -77,16 +77,17 @@ def test_d_optimal_and_spread_beat_dirichlet_on_a_known_pool():
     pool, indicators = synthetic_pool()
     figures = {
         design: build_design(pool, 12, 16, 0, design, indicators).info["figures"]
-        for design in ("dirichlet", "spread", "d-optimal")
+        for design in ("dirichlet", "spread", "d-optimal", "selections")
     }
     dirichlet = figures["dirichlet"]["d_efficiency"]
     assert figures["spread"]["d_efficiency"] > 2 * dirichlet
+    assert figures["selections"]["d_efficiency"] > 2 * dirichlet
     assert figures["d-optimal"]["d_efficiency"] > figures["spread"]["d_efficiency"]
     for column in COLUMNS:
         assert figures["d-optimal"][f"sd_{column}"] > 2 * figures["dirichlet"][f"sd_{column}"]
 
 
-@pytest.mark.parametrize("design", ["dirichlet", "spread", "d-optimal"])
+@pytest.mark.parametrize("design", ["dirichlet", "spread", "d-optimal", "selections"])
 def test_designs_are_deterministic_and_never_repeat_an_example(design):
     pool, indicators = synthetic_pool()
     built = build_design(pool, 10, 15, 3, design, indicators, mix_sources=True)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
-from design_data import synthetic_workspace
+from design_data import jaccard, members, recomputed_top, synthetic_workspace
 
 from instructmining.errors import UserError
 from instructmining.experiments import preset, run_experiments
 from instructmining.experiments import records as run_records
 from instructmining.rule import Rule
-from instructmining.sampling import add_subsets, read_design_info
+from instructmining.sampling import add_subsets, origins_table, read_design_info
 from instructmining.sampling import designs as designs_module
 from instructmining.sampling.designs import subset_means
 from instructmining.sampling.spread import indicator_space
@@ -124,6 +125,32 @@ def test_i_criterion_with_and_without_a_rule(tmp_path):
     new = with_rule.design.subsets
     means = subset_means(space, new[new["subset_id"].isin(with_rule.new_ids)])
     assert (means[:, 0] > 0.3).any()  # leans towards the rule's top examples (high x1)
+
+
+def test_add_to_a_selections_design_adds_selections_and_keeps_the_random_share(tmp_path):
+    ws = synthetic_workspace(tmp_path / "ws", n_subsets=6, size=12, design="selections")
+    copy = tmp_path / "copy"
+    shutil.copytree(ws, copy)
+    before = read_parquet(ws / "subsets.parquet")
+    added = add_subsets(ws, 6, criterion="i")  # the criterion plays no part here
+    assert added.new_ids == ["s006", "s007", "s008", "s009", "s010", "s011"]
+    after = read_parquet(ws / "subsets.parquet")
+    assert after.iloc[: len(before)].equals(before)
+    info = read_design_info(ws / "subsets_mixtures.parquet")
+    assert info["design"] == "selections" and info["n_subsets"] == 12
+    assert info["figures"]["d_efficiency"] > 2 * info["dirichlet"]["d_efficiency"]
+    origins = origins_table(info)
+    assert origins["subset_id"].tolist() == [f"s{i:03d}" for i in range(12)]
+    new = origins[origins["subset_id"].isin(added.new_ids)]
+    assert (origins["kind"] == "random").sum() == 2  # 12 / 6: the add drew one more random
+    assert (new["kind"] == "random").sum() == 1
+    pool = read_parquet(ws / "pool.parquet")
+    indicators = read_parquet(ws / "indicators.parquet")
+    sets = members(after)
+    for sid in new.loc[new["kind"] == "selection", "subset_id"]:
+        assert sets[sid] == recomputed_top(pool, indicators, info["origins"][sid], 12)
+    assert max(jaccard(a, b) for a, b in itertools.combinations(sets.values(), 2)) <= 0.5
+    assert add_subsets(copy, 6).design.subsets.equals(after)  # the same add, the same subsets
 
 
 def test_add_fails_in_one_line(tmp_path):

@@ -1,4 +1,5 @@
-"""Subsets of the pool: Dirichlet source mixtures, spread or D-optimal designs, sequential adds."""
+"""Subsets of the pool: Dirichlet source mixtures, spread, D-optimal or selections designs,
+sequential adds."""
 
 from instructmining.sampling.design import d_efficiency, design_figures, exchange
 from instructmining.sampling.designs import (
@@ -10,6 +11,7 @@ from instructmining.sampling.designs import (
     write_design,
 )
 from instructmining.sampling.mixtures import allocate, largest_remainder
+from instructmining.sampling.selections import origins_table
 from instructmining.sampling.sequential import add_subsets
 from instructmining.sampling.spread import DEFAULT_TEMPERATURE
 from instructmining.sampling.subsets import DEFAULT_ALPHA, sample_subsets, subset_name
@@ -27,6 +29,7 @@ __all__ = [
     "design_stage",
     "exchange",
     "largest_remainder",
+    "origins_table",
     "read_design_info",
     "sample_subsets",
     "subset_name",

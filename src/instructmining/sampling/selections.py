@@ -22,6 +22,7 @@ Which weighting made each subset is kept in the design info (`read_design_info`)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,9 +48,9 @@ def check_settings(random_share: float, max_overlap: float) -> None:
 
 
 def random_count(total: int, random_share: float) -> int:
-    """Random subsets in a design of `total`: the share rounded, at least one, and at most all
-    but one once there are two subsets or more."""
-    return max(1, min(round(total * random_share), total - 1))
+    """Random subsets in a design of `total`: the share rounded half up, at least one, and at
+    most all but one once there are two subsets or more."""
+    return max(1, min(math.floor(total * random_share + 0.5), total - 1))
 
 
 def selection_scores(space: IndicatorSpace, origin: dict[str, Any]) -> np.ndarray:

@@ -34,5 +34,6 @@ def print_figures(info: dict[str, Any], to: Console = console) -> None:
         to.print(
             f"{len(origins) - len(random)} selections (top {info['size']} under a random "
             f"weighting of {', '.join(info['columns'])}) and {len(random)} random subsets: "
-            f"{', '.join(random)}"
+            f"{', '.join(random)}",
+            soft_wrap=True,
         )
