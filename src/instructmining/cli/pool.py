@@ -150,7 +150,10 @@ def sample(
         int | None, typer.Option(help="d-optimal: candidate subsets (default 10 per subset).")
     ] = None,
     random_share: Annotated[
-        float, typer.Option(help="selections: share of plain random subsets (at least one).")
+        float,
+        typer.Option(
+            help="selections: share of plain random subsets (at least one).", show_default="1/6"
+        ),
     ] = DEFAULT_RANDOM_SHARE,
     max_overlap: Annotated[
         float, typer.Option(help="selections: largest Jaccard overlap of two subsets.")
