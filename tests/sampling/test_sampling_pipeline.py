@@ -25,18 +25,24 @@ sampling: {subsets: 6, size: 10, design: d-optimal, columns: [x1, x2], rounds: 3
 """
 
 
-def test_run_samples_the_configured_design_and_runs_rounds(tmp_path: Path, capsys) -> None:
-    path = tmp_path / "config.yaml"
-    path.write_text(CONFIG, encoding="utf-8")
-    config, base = load_config(path)
-    assert config.sampling.design == "d-optimal" and config.sampling.rounds == 3
-    ws = tmp_path / "ws"
+def _pipeline(config, base: Path, ws: Path) -> tuple[Pipeline, FakeLoop]:
+    """A pipeline on the synthetic pool and indicators whose experiments and fits are faked."""
     pool, indicators = synthetic_pool()
     write_pool(pool, ws / "pool.parquet")
     write_parquet(indicators, ws / "indicators.parquet")
     pipeline = Pipeline(config, base, ws)
     loop = FakeLoop(ws, [0.1, 0.2, 0.3])
     pipeline.experiments, pipeline.fit = loop.experiment, loop.fit
+    return pipeline, loop
+
+
+def test_run_samples_the_configured_design_and_runs_rounds(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    config, base = load_config(path)
+    assert config.sampling.design == "d-optimal" and config.sampling.rounds == 3
+    pipeline, loop = _pipeline(config, base, tmp_path / "ws")
+    ws = pipeline.ws.root
     with pipeline.ws.lock():
         pipeline.subsets()
         info = read_design_info(ws / "subsets_mixtures.parquet")
@@ -79,13 +85,8 @@ def test_run_samples_a_selections_design_and_its_rounds_add_selections(tmp_path:
     path.write_text(CONFIG.replace("design: d-optimal, ", settings), encoding="utf-8")
     config, base = load_config(path)
     assert config.sampling.design == "selections" and config.sampling.random_share == 0.25
-    ws = tmp_path / "ws"
-    pool, indicators = synthetic_pool()
-    write_pool(pool, ws / "pool.parquet")
-    write_parquet(indicators, ws / "indicators.parquet")
-    pipeline = Pipeline(config, base, ws)
-    loop = FakeLoop(ws, [0.1, 0.2, 0.3])
-    pipeline.experiments, pipeline.fit = loop.experiment, loop.fit
+    pipeline, loop = _pipeline(config, base, tmp_path / "ws")
+    ws = pipeline.ws.root
     with pipeline.ws.lock():
         pipeline.subsets()
         info = read_design_info(ws / "subsets_mixtures.parquet")
