@@ -20,6 +20,7 @@ from instructmining.indicators.texts import embedding_text
 
 DEDUP_METHODS = ("exact", "minhash")
 DEFAULT_THRESHOLD = 0.8  # as the contamination check's default
+LSH_MAX_THRESHOLD = 0.9
 
 
 def check_dedup(method: str | None, threshold: float) -> None:
@@ -52,7 +53,10 @@ def find_duplicates(
 
     check_dedup(method, threshold)
     exact: dict[str, str] = {}
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM) if method == "minhash" else None
+    # The index only proposes candidates, each then checked against `threshold`; above 0.9 its
+    # banding would need fewer than two bands (datasketch refuses), so it proposes at 0.9.
+    lsh_threshold = min(threshold, LSH_MAX_THRESHOLD)
+    lsh = MinHashLSH(threshold=lsh_threshold, num_perm=NUM_PERM) if method == "minhash" else None
     signatures = {}
     dropped: dict[str, str] = {}
     ids = ordered["id"].astype(str).tolist()
