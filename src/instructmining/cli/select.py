@@ -139,11 +139,12 @@ def select(
 ) -> None:
     """Score every pool example and keep the top N (lowest predicted log loss first).
 
-    Order of operations: --where, then --dedup, then rank by the selector, then --diversity,
-    then the top N (--fraction is a share of the whole pool). Writes OUTPUT (each record with
-    its score and rank) and OUTPUT-STEM.scores.parquet (every pool example's score and rank;
-    an example a filter dropped has no rank, its `excluded` step and the `near` example it
-    duplicates or lies too close to)."""
+    Order: --where, --dedup, rank by the selector, --diversity, top N
+    (--fraction is a share of the whole pool; docs/selection.md).
+    Writes OUTPUT (each record with its score and rank) and
+    OUTPUT-STEM.scores.parquet (every pool example's score and rank; one a
+    filter dropped has no rank, the step that `excluded` it and the example
+    it lies `near`)."""
     from instructmining.data.export import check_output_format, check_push_target
     from instructmining.indicators.output import read_indicators
     from instructmining.paths import refuse_overwrite
