@@ -286,3 +286,28 @@ def test_diversity_with_the_bundled_embedder_drops_a_paraphrase(tmp_path, capfd)
     again = rank_pool(pool, "length", None, SelectFilters(diversity=True, diversity_threshold=0.05),
                       cache_dir=tmp_path, progress=False)  # fmt: skip
     assert list(again["id"]) == list(table["id"])  # from the cache, the same walk
+
+
+def test_the_pipelines_select_stage_applies_the_yaml_filters(ws, tmp_path) -> None:
+    from instructmining.pipeline.config import load_config
+    from instructmining.pipeline.run import Pipeline
+    from instructmining.rule import load_rule
+    from instructmining.workspace import Workspace
+
+    ind = pd.read_parquet(ws / "indicators.parquet").assign(knn6=0.5)
+    ind.to_parquet(ws / "indicators.parquet", index=False)
+    Workspace(ws).rule.write_text(json.dumps(load_rule("paper-v1").to_dict()), encoding="utf-8")
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "pool: {files: [{path: p.jsonl}]}\nexperiments: {eval: {path: e.jsonl}}\n"
+        "select: {top: 3, where: 'output_len > 10', dedup: exact}\n",
+        encoding="utf-8",
+    )
+    cfg, base = load_config(config)
+    Pipeline(cfg, base, ws).select()
+    scores = pd.read_parquet(Workspace(ws).selection)
+    dropped = set(scores.loc[scores["excluded"] == "where", "id"])
+    assert dropped == set(ind.loc[ind["output_len"] <= 10, "id"])
+    assert (scores["excluded"] == "duplicate").any()
+    chosen = scores[scores["selected"]]
+    assert len(chosen) == 3 and chosen["excluded"].isna().all()

@@ -72,10 +72,10 @@ def select(
     pool = pool.assign(id=pool["id"].astype(str)).drop_duplicates("id").reset_index(drop=True)
     n = None if top is None and fraction is None else resolve_size(len(pool), top, fraction)
     ranked = rank_pool(
-        pool, selector, n, filters, rule, indicators, options, cache_dir, seed, progress=progress
+        pool, selector, n, filters, rule, indicators, options, cache_dir, seed, options.k, progress
     )
     chosen = _selected(pool, ranked, n)
-    columns = get_selector(selector, rule=rule).columns() if isinstance(selector, str) else []
+    columns = get_selector(selector, rule, options.k).columns() if isinstance(selector, str) else []
     condition = filters.condition()
     columns += [c for c in (condition.columns if condition else ()) if c not in STRING_COLUMNS]
     values = ensure_indicators(
@@ -83,7 +83,8 @@ def select(
     )
     table = ranked.assign(selected=ranked["id"].isin(chosen))
     table = table.merge(values, on="id", how="left").merge(pool, on="id", how="left")
-    first = ["id", "source", *values.columns[1:], *[c for c in RANK_COLUMNS if c in table]]
+    named = ["source", *values.columns[1:], *RANK_COLUMNS]
+    first = ["id", *[c for c in dict.fromkeys(named) if c in table]]
     table = table[[*first, *[c for c in table.columns if c not in first]]]
     table.attrs.update(ranked.attrs)
     return table
