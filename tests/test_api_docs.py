@@ -31,9 +31,13 @@ def test_api_script_runs_the_whole_loop(tmp_path, tiny_model, monkeypatch, capsy
     model_line = 'BASE_MODEL = "smollm2-135m-instruct"'
     ws_line = 'Path("api-workspace")'
     assert model_line in script and ws_line in script
+    assert "tests/" not in script  # the package's own data: it runs without a checkout
     script = script.replace(model_line, f"BASE_MODEL = {str(tiny_model)!r}")
     script = script.replace(ws_line, f"Path({str(tmp_path / 'ws')!r})")
-    monkeypatch.chdir(ROOT)  # the script reads the repository's sample data by relative path
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert ROOT not in outside.resolve().parents
+    monkeypatch.chdir(outside)  # as a user would run it: away from the repository
     scope: dict = {}
     exec(compile(script, "docs/api.md", "exec"), scope)  # noqa: S102 - our own documentation
     summary = scope["summary"]
@@ -41,5 +45,10 @@ def test_api_script_runs_the_whole_loop(tmp_path, tiny_model, monkeypatch, capsy
     assert set(summary["selector"]) == {"rule", "random"}
     assert len(scope["selected"]) == 8
     assert (scope["runs"]["status"] == "ok").all()
-    assert not (ROOT / "api-workspace").exists()
+    assert not (ROOT / "api-workspace").exists() and list(outside.iterdir()) == []
+    table = scope["table"]
+    chosen = table[table["selected"]]
+    assert len(chosen) == 8 and list(chosen["rank"]) == list(range(1, 9))
+    assert chosen[list(scope["fit"].rule.indicators)].notna().all().all()
+    assert (tmp_path / "ws" / "selected.jsonl").read_text().count("\n") == 8
     assert "log L" in capsys.readouterr().out or scope["fit"].rule.indicators

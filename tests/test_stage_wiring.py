@@ -1,7 +1,7 @@
 """Each stage is wired once: the CLI commands and the YAML pipeline call the shared stage
-functions (`indicators_stage`, `design_stage`, `experiment_stage`, `fit_stage`, `select_stage`,
-`search_stage`, `compare_stage`) rather than the steps inside them, so the command and the
-pipeline cannot drift apart.
+functions (`indicators_stage`, `design_stage`, `experiment_stage`, `fit_stage`, `rank_pool`,
+`select_stage`, `search_stage`, `compare_stage`) rather than the steps inside them, so the
+command and the pipeline cannot drift apart.
 
 A check over the source text: no module of the CLI, nor the pipeline's runner, calls a step
 that a stage function owns.
@@ -30,6 +30,9 @@ STAGE_STEPS = {
     "limited_eval_set": "command_eval_sets",
     "load_fit_table": "fit_stage",
     "fit_rule": "fit_stage",
+    "score_pool": "rank_pool",
+    "find_duplicates": "rank_pool",
+    "diverse_walk": "rank_pool",
     "select_top": "select_stage",
     "write_selection": "select_stage",
     "search_size": "search_stage",

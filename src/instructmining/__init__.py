@@ -31,6 +31,9 @@ _EXPORTS = {
     "load_rule": "instructmining.rule.model",
     "score_pool": "instructmining.selection.select",
     "select_top": "instructmining.selection.select",
+    "select": "instructmining.selection.table",
+    "write_selection": "instructmining.selection.table",
+    "demo_data": "instructmining.demo",
     "compare_evaluator": "instructmining.selection.training",
     "compare_selections": "instructmining.selection.compare",
     "build_report": "instructmining.report.build",
@@ -57,6 +60,9 @@ __all__ = [
     "load_rule",
     "score_pool",
     "select_top",
+    "select",
+    "write_selection",
+    "demo_data",
     "compare_evaluator",
     "compare_selections",
     "build_report",
@@ -65,6 +71,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports on use
     from instructmining.data.pool import build_pool, read_examples, read_pool
+    from instructmining.demo import demo_data
     from instructmining.experiments.config import preset
     from instructmining.experiments.runner import run_experiments
     from instructmining.indicators.options import IndicatorOptions
@@ -78,6 +85,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ impo
     from instructmining.sampling.subsets import sample_subsets
     from instructmining.selection.compare import compare_selections
     from instructmining.selection.select import score_pool, select_top
+    from instructmining.selection.table import select, write_selection
     from instructmining.selection.training import compare_evaluator
     from instructmining.workspace import Workspace
 

@@ -109,7 +109,7 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "selection": WorkspaceFile(
         "selected.scores.parquet",
-        "id, score, rank and selected of every pool example",
+        "id, score, rank and selected of every pool example (with filters: excluded, near)",
         "instructmining select",
     ),
     "search": WorkspaceFile(

@@ -16,7 +16,7 @@ from instructmining.experiments.arguments import (
     parse_seeds,
     parse_test_evals,
 )
-from instructmining.pipeline.config import CompareConfig, SearchConfig, default_of
+from instructmining.pipeline.config import CompareConfig, SearchConfig, SelectConfig, default_of
 from instructmining.report.console import console, print_comparison, print_table
 from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace, selection_beside
@@ -106,18 +106,53 @@ def select(
     force: Annotated[
         bool, typer.Option("--force", help="No warning for a rule not better than chance.")
     ] = False,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep only examples meeting a condition on indicator columns and source, "
+            "e.g. 'ifd < 1 and output_len > 20' or 'source != \"stackexchange\"' "
+            "(comparisons, and/or/not, parentheses, numbers, quoted strings).",
+        ),
+    ] = None,
+    dedup: Annotated[
+        str | None,
+        typer.Option(
+            help="Drop duplicates inside the pool, keeping the best-ranked copy: exact "
+            "(same normalised text) or minhash (near duplicates, --dedup-threshold)."
+        ),
+    ] = None,
+    dedup_threshold: Annotated[
+        float,
+        typer.Option(help="MinHash Jaccard similarity (0..1) at which two examples duplicate."),
+    ] = default_of(SelectConfig, "dedup_threshold"),
+    diversity: Annotated[
+        bool,
+        typer.Option(
+            "--diversity",
+            help="DEITA's selection: walking in rank order, keep an example only if its cosine "
+            "distance to every kept one exceeds --diversity-threshold (embedder: --embedder).",
+        ),
+    ] = False,
+    diversity_threshold: Annotated[
+        float, typer.Option(help="Cosine distance (0..2) --diversity requires between kept ones.")
+    ] = default_of(SelectConfig, "diversity_threshold"),
 ) -> None:
     """Score every pool example and keep the top N (lowest predicted log loss first).
 
-    Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
-    pool example's score and rank)."""
+    Order: --where, --dedup, rank by the selector, --diversity, top N
+    (--fraction is a share of the whole pool; docs/selection.md).
+    Writes OUTPUT (each record with its score and rank) and
+    OUTPUT-STEM.scores.parquet (every pool example's score and rank; one a
+    filter dropped has no rank, the step that `excluded` it and the example
+    it lies `near`)."""
     from instructmining.data.export import check_output_format, check_push_target
     from instructmining.indicators.output import read_indicators
     from instructmining.paths import refuse_overwrite
     from instructmining.rule import load_rule
     from instructmining.selection import (
+        SelectFilters,
+        rank_pool,
         resolve_size,
-        score_pool,
         select_stage,
         source_counts,
     )
@@ -132,6 +167,7 @@ def select(
     rule_file = Path(rule) if rule and os.path.lexists(rule) else None
     refuse_overwrite([output, selection_beside(output)], [pool_file, rule_file, indicators_file])
     check_output_format(output_format)
+    filters = SelectFilters(where, dedup, dedup_threshold, diversity, diversity_threshold)
     if push_to_hub:
         check_push_target(push_to_hub)
     start_thread_budget(threads)
@@ -140,9 +176,11 @@ def select(
     loaded = load_rule(rule) if rule else None
     _warn_if_chance(loaded, selector, force)
     options = indicator_options(loaded, **models.as_kwargs(), length_tokenizer=length_tokenizer)
-    ranked = score_pool(
+    ranked = rank_pool(
         pool,
         selector,
+        n,
+        filters,
         rule=loaded,
         indicators=read_indicators(indicators_file) if indicators_file else None,
         options=options,

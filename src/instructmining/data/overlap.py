@@ -38,7 +38,9 @@ def _shingles(text: str, ngram: int) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(max(len(words) - size + 1, 1))}
 
 
-def _minhash(text: str, ngram: int, num_perm: int):  # noqa: ANN202 - datasketch.MinHash
+def minhash(text: str, ngram: int = NGRAM, num_perm: int = NUM_PERM):  # noqa: ANN201
+    """datasketch's MinHash of a normalised text's word n-grams: contamination checks and the
+    pool's own deduplication (`select --dedup minhash`) compare texts the same way."""
     from datasketch import MinHash
 
     signature = MinHash(num_perm=num_perm, seed=1)
@@ -64,7 +66,7 @@ def find_overlap(
     signatures = {}
     for pid, text in zip(pool["id"].astype(str), pool_text, strict=True):
         if text and pid not in signatures:
-            signatures[pid] = _minhash(text, ngram, num_perm)
+            signatures[pid] = minhash(text, ngram, num_perm)
             lsh.insert(pid, signatures[pid])
     rows = []
     for name, items in evals.items():
@@ -75,7 +77,7 @@ def find_overlap(
                 continue
             exact = set(exact_index.get(text, []))
             rows += [(pid, name, eid, "exact", 1.0) for pid in sorted(exact)]
-            signature = _minhash(text, ngram, num_perm)
+            signature = minhash(text, ngram, num_perm)
             for pid in sorted(set(lsh.query(signature)) - exact):
                 similarity = float(signature.jaccard(signatures[pid]))
                 if similarity >= threshold:

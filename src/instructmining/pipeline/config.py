@@ -254,8 +254,41 @@ class FitConfig(_Strict):
 
 
 class SelectConfig(_Strict):
+    """The rule's top n, narrowed in the order where -> dedup -> rank -> diversity -> top n
+    (selection/filters.py, whose SelectFilters has the same defaults)."""
+
     top: PositiveInt | None = None
     fraction: float | None = Field(None, gt=0, le=1)
+    where: str | None = Field(
+        None, description="condition on indicator columns and source, e.g. 'ifd < 1'"
+    )
+    dedup: Literal["exact", "minhash"] | None = Field(
+        None, description="drop duplicates inside the pool, keeping the best-ranked copy"
+    )
+    dedup_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard similarity")
+    diversity: bool = Field(False, description="DEITA's score-first distance-threshold walk")
+    diversity_threshold: float = Field(0.1, ge=0, lt=2, description="cosine distance")
+
+    @field_validator("where")
+    @classmethod
+    def _parsed(cls, value: str | None) -> str | None:
+        """A condition that cannot be parsed fails when the config loads."""
+        if value is not None:
+            from instructmining.selection.where import parse_where
+
+            try:
+                parse_where(value)
+            except UserError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+    def filters(self) -> Any:
+        """The SelectFilters of this section."""
+        from instructmining.selection.filters import SelectFilters
+
+        return SelectFilters(
+            self.where, self.dedup, self.dedup_threshold, self.diversity, self.diversity_threshold
+        )
 
 
 class SearchConfig(_Strict):

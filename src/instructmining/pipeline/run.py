@@ -2,7 +2,7 @@
 compare, report.
 
 Each stage calls the same stage function as its CLI command (`indicators_stage`,
-`design_stage`, `experiment_stage`, `fit_stage`, `select_stage`, `search_stage`,
+`design_stage`, `experiment_stage`, `fit_stage`, `rank_pool`, `select_stage`, `search_stage`,
 `compare_stage`) and records a completion marker (`stages.py`), so a rerun after a kill skips
 finished stages; the stages that fine-tune resume inside themselves run by run.
 """
@@ -415,7 +415,7 @@ class Pipeline:
 
     def select(self) -> None:
         from instructmining.indicators.output import read_indicators
-        from instructmining.selection import resolve_size, score_pool, select_stage
+        from instructmining.selection import rank_pool, resolve_size, select_stage
 
         cfg = self.cfg.select
         if cfg is None:
@@ -424,9 +424,11 @@ class Pipeline:
         pool = read_parquet(self.ws.pool)
         n = resolve_size(len(pool), top=cfg.top, fraction=cfg.fraction)
         rule, options = self._rule_and_options()
-        ranked = score_pool(
+        ranked = rank_pool(
             pool,
             "rule",
+            n,
+            cfg.filters(),
             rule=rule,
             indicators=read_indicators(self.ws.indicators),
             options=options,

@@ -5,6 +5,7 @@ from instructmining.selection.compare import (
     difference_interval,
     summarize_comparison,
 )
+from instructmining.selection.filters import SelectFilters, rank_pool
 from instructmining.selection.search import best_trial, search_size
 from instructmining.selection.select import (
     ensure_indicators,
@@ -19,12 +20,14 @@ from instructmining.selection.selectors import SELECTORS, Selector, get_selector
 
 __all__ = [
     "SELECTORS",
+    "SelectFilters",
     "Selector",
     "best_trial",
     "compare_selections",
     "difference_interval",
     "ensure_indicators",
     "get_selector",
+    "rank_pool",
     "resolve_size",
     "score_pool",
     "search_size",

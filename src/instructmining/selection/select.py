@@ -236,7 +236,11 @@ def resolve_size(pool_size: int, top: int | None = None, fraction: float | None 
 
 
 def select_top(pool: pd.DataFrame, ranked: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The pool's records of the n best-ranked examples, best first."""
+    """The pool's records of the n best-ranked examples, best first (of those a filter left:
+    selection/filters.py)."""
+    from instructmining.selection.filters import candidates
+
+    ranked = candidates(ranked, n)
     keep = ranked.head(n)[["id"]]
     unscored = int(ranked.head(n)["score"].isna().sum())
     if unscored:

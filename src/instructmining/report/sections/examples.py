@@ -23,6 +23,7 @@ def render_examples(inputs: ReportInputs) -> str:
     if missing:
         return missing
     ranked = inputs.tables["selection"].sort_values("rank")
+    ranked = ranked[ranked["rank"].notna()]  # a filter's dropped examples have no rank
     if ranked.empty:
         return note(f"{FILES['selection'].name} is empty")
     text = ""
