@@ -245,6 +245,9 @@ class FitConfig(_Strict):
 class SelectConfig(_Strict):
     top: PositiveInt | None = None
     fraction: float | None = Field(None, gt=0, le=1)
+    extrapolate: bool = Field(
+        False, description="the rule's own top n even outside the tested subsets (labelled so)"
+    )
 
 
 class SearchConfig(_Strict):

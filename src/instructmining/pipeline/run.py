@@ -413,7 +413,8 @@ class Pipeline:
 
     def select(self) -> None:
         from instructmining.indicators.output import read_indicators
-        from instructmining.selection import resolve_size, score_pool, select_stage
+        from instructmining.selection import resolve_size, select_stage
+        from instructmining.selection.select import score_with_values, tested_subsets
 
         cfg = self.cfg.select
         if cfg is None:
@@ -422,7 +423,7 @@ class Pipeline:
         pool = read_parquet(self.ws.pool)
         n = resolve_size(len(pool), top=cfg.top, fraction=cfg.fraction)
         rule, options = self._rule_and_options()
-        ranked = score_pool(
+        ranked, values = score_with_values(
             pool,
             "rule",
             rule=rule,
@@ -432,9 +433,20 @@ class Pipeline:
             knn_k=self.cfg.indicators.k,
         )
         output = self.ws.selected
-        select_stage(pool, ranked, n, output)
+        _, _, choice = select_stage(
+            pool,
+            ranked,
+            n,
+            output,
+            rule=rule,
+            values=values,
+            tested=tested_subsets(self.ws.root),
+            extrapolate=cfg.extrapolate,
+        )
         target = rule.target.describe()
         console.print(f"selected {n} of {len(pool)} by the rule (target: {target}): {output}")
+        for line in choice.lines():
+            console.print(line, highlight=False, soft_wrap=True)
 
     def _rule_and_options(self):  # noqa: ANN202 - (Rule, IndicatorOptions), imported lazily
         from instructmining.selection.select import rule_and_options
