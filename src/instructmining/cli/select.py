@@ -121,10 +121,10 @@ def select(
     Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
     pool example's score and rank; the choice in its metadata)."""
     from instructmining.data.export import check_output_format, check_push_target
+    from instructmining.errors import UserError, param
     from instructmining.indicators.output import read_indicators
     from instructmining.paths import refuse_overwrite
     from instructmining.rule import load_rule
-    from instructmining.errors import UserError, param
     from instructmining.selection import resolve_size, select_stage, source_counts
     from instructmining.selection.provenance import substitute_lines
     from instructmining.selection.select import (
