@@ -8,6 +8,7 @@ program `select` uses (a Delaunay triangulation of the tested means).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from evidence_data import COLUMNS, evidence_workspace
 from scipy.spatial import Delaunay
 
 from instructmining.cli import main
+from instructmining.report.build import render_report
 from instructmining.rule import Rule, load_rule
 from instructmining.selection.evidence import (
     EXTRAPOLATION,
@@ -78,12 +80,17 @@ def test_the_planted_optimum_is_not_selected_blind(ws, tmp_path, capsys):
     assert f"nearest tested subset {evidence['nearest']}" in printed
 
 
-def test_extrapolate_takes_the_top_n_and_says_so(ws, tmp_path, capsys):
-    ids, evidence = _select(ws, tmp_path / "top.jsonl", "--extrapolate")
+def test_extrapolate_takes_the_top_n_and_says_so_here_and_in_the_report(ws, tmp_path, capsys):
+    copy = tmp_path / "ws"
+    shutil.copytree(ws, copy)
+    ids, evidence = _select(copy, copy / "selected.jsonl", "--extrapolate")
     printed = capsys.readouterr().out
     assert ids == _top(ws)
     assert evidence["kind"] == EXTRAPOLATION and evidence["inside"] is False
     assert "extrapolation" in printed and "outside the tested subsets' convex hull" in printed
+    page = render_report(copy)
+    section = page[page.index('id="refine"') :]
+    assert "<b>extrapolation</b>" in section and "Extrapolation: the unconstrained top n" in section
 
 
 def test_a_rule_without_evidence_falls_back_to_the_top_n_labelled(ws, tmp_path, capsys):

@@ -19,6 +19,7 @@ from instructmining.cli import main
 from instructmining.experiments import preset
 from instructmining.experiments.stage import experiment_stage
 from instructmining.hashing import hash_file
+from instructmining.report.build import render_report
 from instructmining.rule import load_rule
 from instructmining.rule.stage import fit_stage
 from instructmining.sampling import build_design, write_design
@@ -109,6 +110,9 @@ def test_a_round_adds_exactly_one_subset_fine_tunes_it_and_refits(ws, capsys):
     assert row["measured"] == pytest.approx(np.log(loss))
     assert np.isfinite(row["predicted"]) and row["pi_low"] < row["predicted"] < row["pi_high"]
     assert "refine1" in printed and "measured" in printed and "refine stops" in printed
+    page = render_report(ws)
+    section = page[page.index('id="refine"') :]
+    assert "1 refine round(s)" in section and "refine1" in section and "first round" in section
     # The same --rounds again: nothing more to do, nothing trained.
     assert main(["refine", str(ws), "--rounds", "1", "--n", str(N)]) == 0
     assert _subsets(ws) == after
