@@ -250,6 +250,11 @@ class SelectConfig(_Strict):
     )
 
 
+class RefineConfig(_Strict):
+    rounds: PositiveInt = Field(description="refine rounds in all (docs/selection.md)")
+    n: PositiveInt = Field(description="examples per selection")
+
+
 class SearchConfig(_Strict):
     min: PositiveInt
     max: PositiveInt
@@ -290,6 +295,7 @@ class RunConfig(_Strict):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     experiments: ExperimentsConfig
     fit: FitConfig = Field(default_factory=FitConfig)
+    refine: RefineConfig | None = None
     select: SelectConfig | None = None
     search: SearchConfig | None = None
     compare: CompareConfig | None = None

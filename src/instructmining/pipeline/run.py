@@ -73,6 +73,7 @@ STAGES = (
     Stage("experiments", "experiments"),
     Stage("fit", "fit", ("runs", "indicators", "subsets"), ("rule",)),
     Stage("design rounds", "rounds"),
+    Stage("refine", "refine"),  # resumable itself: a finished refine reruns as a no-op
     Stage("select", "select", ("rule", "pool", "indicators"), ("selected", "selection")),
     Stage("search", "search", ("rule", "pool", "indicators", "experiment"), ("search",)),
     Stage(
@@ -354,6 +355,18 @@ class Pipeline:
             cfg.criterion,
             cfg.max_runs,
         )
+
+    def refine(self) -> None:
+        from instructmining.selection.refine import refine_workspace
+
+        cfg = self.cfg.refine
+        if cfg is None:
+            console.print("no refine section: skipped")
+            return
+        done = refine_workspace(
+            self.ws, cfg.rounds, cfg.n, self.experiments, self.fit, say=console.print
+        )
+        console.print(f"refine stops: {done.reason}", highlight=False)
 
     def experiment_config(self):  # noqa: ANN201 - ExperimentConfig, imported lazily
         from instructmining.experiments import preset
