@@ -19,7 +19,7 @@ from instructmining.errors import UserError
 from instructmining.experiments.holdout import HOLDOUT
 from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
-from instructmining.pipeline.stages import run_stage
+from instructmining.pipeline.stages import refresh_outputs, run_stage
 from instructmining.progress import console
 from instructmining.storage import read_parquet, write_json, write_parquet
 from instructmining.workspace import Workspace
@@ -363,8 +363,15 @@ class Pipeline:
         if cfg is None:
             console.print("no refine section: skipped")
             return
+        fit = next(stage for stage in STAGES if stage.method == "fit")
+
+        def experiments() -> None:
+            # The round's subset was appended on purpose: the subsets stage stays done over it.
+            refresh_outputs(self.ws.root, "subsets", [self.ws.subsets, self.ws.mixtures])
+            self.experiments()
+
         done = refine_workspace(
-            self.ws, cfg.rounds, cfg.n, self.experiments, self.fit, say=console.print
+            self.ws, cfg.rounds, cfg.n, experiments, lambda: self._run(fit), say=console.print
         )
         console.print(f"refine stops: {done.reason}", highlight=False)
 

@@ -36,17 +36,21 @@ def _selection(inputs: ReportInputs) -> str:
     if choice is None:
         return note(f"{esc(FILES['selection'].name)}: no rule selection recorded yet")
     interval = choice.get("interval")
+    shown = f" (95% prediction interval {fmt(interval[0])} to {fmt(interval[1])})"
     text = (
         f"<p>The selection ({fmt(choice.get('n'))} examples) is <b>{esc(choice['kind'])}</b>: "
         f"{esc(choice.get('candidate'))}; predicted {esc(choice.get('symbol', 'log L'))} "
-        f"{fmt(choice.get('predicted'))}"
-        + (f" (95% prediction interval {fmt(interval[0])} to {fmt(interval[1])})" if interval else "")
+        f"{fmt(choice.get('predicted'))}" + (shown if interval else "")
     )
     if choice["kind"] == NO_EVIDENCE:
-        return text + ".</p>" + note(
-            "The rule records no tested subsets, so no evidence region is known: the top n was "
-            "taken and may lie where the rule was never tested.",
-            True,
+        return (
+            text
+            + ".</p>"
+            + note(
+                "The rule records no tested subsets, so no evidence region is known: the top n was "
+                "taken and may lie where the rule was never tested.",
+                True,
+            )
         )
     text += (
         f"; nearest tested subset {esc(choice.get('nearest'))}, {fmt(choice.get('distance'), 3)} "
@@ -83,6 +87,5 @@ def _rounds(inputs: ReportInputs) -> str:
     return (
         f"<p>{len(rounds)} refine round(s): each fine-tunes the best selection inside the "
         "evidence and adds it to the runs; the loop stops once prediction and measurement agree "
-        "within the seed noise.</p>"
-        + table(rows, header, text_cols=(1, 3, 6, 7))
+        "within the seed noise.</p>" + table(rows, header, text_cols=(1, 3, 6, 7))
     )
