@@ -31,6 +31,8 @@ _EXPORTS = {
     "load_rule": "instructmining.rule.model",
     "score_pool": "instructmining.selection.select",
     "select_top": "instructmining.selection.select",
+    "choose_selection": "instructmining.selection.evidence",
+    "refine_stage": "instructmining.selection.refine",
     "compare_evaluator": "instructmining.selection.training",
     "compare_selections": "instructmining.selection.compare",
     "build_report": "instructmining.report.build",
@@ -57,6 +59,8 @@ __all__ = [
     "load_rule",
     "score_pool",
     "select_top",
+    "choose_selection",
+    "refine_stage",
     "compare_evaluator",
     "compare_selections",
     "build_report",
@@ -77,6 +81,8 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ impo
     from instructmining.rule.table import fit_table, load_fit_table
     from instructmining.sampling.subsets import sample_subsets
     from instructmining.selection.compare import compare_selections
+    from instructmining.selection.evidence import choose_selection
+    from instructmining.selection.refine import refine_stage
     from instructmining.selection.select import score_pool, select_top
     from instructmining.selection.training import compare_evaluator
     from instructmining.workspace import Workspace
