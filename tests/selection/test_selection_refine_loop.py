@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from evidence_data import COLUMNS, evidence_workspace, planted_runs
+from evidence_data import evidence_workspace, planted_runs
 
 from instructmining.selection.refine import refine_workspace, refit
 from instructmining.storage import read_parquet, write_parquet
