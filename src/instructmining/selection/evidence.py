@@ -25,6 +25,7 @@ the top n is taken and labelled so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +109,8 @@ class Choice:
             else " (no prediction interval: not an OLS rule with a recorded fit)"
         )
         head = f"selection: {self.kind}: {self.candidate}; predicted {self.symbol} "
-        out = [head + f"{self.predicted:.4f}{interval}"]
+        loss = f", loss {math.exp(self.predicted):.4f}" if self.symbol == "log L" else ""
+        out = [head + f"{self.predicted:.4f}{loss}{interval}"]
         if self.kind == NO_EVIDENCE:
             out.append(
                 "the rule records no tested subsets (a published rule, or fitted before this "
@@ -181,7 +183,7 @@ def choose_selection(
     if extrapolate:
         names, members = ["the rule's top n"], [top]
     else:
-        names, members = _candidates(rule, z, score, order, n, ids, tested, evidence, seed)
+        names, members = _candidates(rule, z, sd, score, order, n, ids, tested, evidence, seed)
     losses = predicted(members)
     points = np.array([z[m].mean(axis=0) for m in members])
     inside = inside_hull(points, tested_z)
@@ -249,6 +251,7 @@ def _interval(
 def _candidates(
     rule: Rule,
     z: np.ndarray,
+    sd: np.ndarray,
     score: np.ndarray,
     order: np.ndarray,
     n: int,
@@ -276,7 +279,8 @@ def _candidates(
             noisy = spread + temperature * rng.standard_normal(size)
             found.append((f"the rule's ranking + noise {temperature:g}", np.argsort(noisy)[:n]))
     if rule.ensemble is None and rule.coefficients:
-        weights = np.array([rule.coefficients[c] for c in rule.indicators]) * z.std(axis=0)
+        # The rule's weighting of the standardised indicators: raw coefficient x pool sd.
+        weights = np.array([rule.coefficients[c] for c in rule.indicators]) * sd
         weights = weights / (np.linalg.norm(weights) or 1.0)
         for turn in SPREADS:
             for _ in range(DRAWS):
