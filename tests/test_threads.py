@@ -13,7 +13,16 @@ from instructmining import threads
 from instructmining.cli.app import app
 from instructmining.threads import POOL_VARIABLES, apply_thread_budget, usable_cpus
 
-COMPUTING_COMMANDS = ("indicators", "experiment", "search", "compare", "run", "demo", "select")
+COMPUTING_COMMANDS = (
+    "indicators",
+    "experiment",
+    "search",
+    "compare",
+    "run",
+    "demo",
+    "select",
+    "refine",
+)
 
 
 @pytest.fixture

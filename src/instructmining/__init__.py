@@ -34,6 +34,8 @@ _EXPORTS = {
     "select": "instructmining.selection.table",
     "write_selection": "instructmining.selection.table",
     "demo_data": "instructmining.demo",
+    "choose_selection": "instructmining.selection.evidence",
+    "refine_stage": "instructmining.selection.refine",
     "compare_evaluator": "instructmining.selection.training",
     "compare_selections": "instructmining.selection.compare",
     "build_report": "instructmining.report.build",
@@ -63,6 +65,8 @@ __all__ = [
     "select",
     "write_selection",
     "demo_data",
+    "choose_selection",
+    "refine_stage",
     "compare_evaluator",
     "compare_selections",
     "build_report",
@@ -84,6 +88,8 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ impo
     from instructmining.rule.table import fit_table, load_fit_table
     from instructmining.sampling.subsets import sample_subsets
     from instructmining.selection.compare import compare_selections
+    from instructmining.selection.evidence import choose_selection
+    from instructmining.selection.refine import refine_stage
     from instructmining.selection.select import score_pool, select_top
     from instructmining.selection.table import select, write_selection
     from instructmining.selection.training import compare_evaluator

@@ -104,6 +104,11 @@ FILES: dict[str, WorkspaceFile] = {
     "round_rules": WorkspaceFile(
         "rules", "each design round's fitted rule, round<k>.json", "instructmining run"
     ),
+    "refine": WorkspaceFile(
+        "refine.parquet",
+        "one row per refine round: the selection, its predicted and measured log loss",
+        "instructmining refine",
+    ),
     "selected": WorkspaceFile(
         "selected.jsonl", "the selected examples, best first", "instructmining select"
     ),
@@ -235,6 +240,7 @@ class Workspace:
     rule = _named("rule")
     rounds = _named("rounds")
     round_rules = _named("round_rules")
+    refine = _named("refine")
     selected = _named("selected")
     selection = _named("selection")
     search = _named("search")

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from instructmining.workspace import FILES, Workspace
@@ -44,6 +45,7 @@ def tiny_config(path: Path, model: Path) -> Path:
             "noise_seeds": [1],
         },
         "fit": {"max_indicators": 1, "folds": 3},
+        "refine": {"rounds": 1, "n": 4},
         "select": {"top": 6},
         "compare": {"n": 4, "seeds": 2},
     }
@@ -63,6 +65,7 @@ def test_moved_workspace_resumes_and_reports(tmp_path, tiny_model, cli):
     first = Workspace(tmp_path / "here")
     code, _, err = cli("run", config, "-o", first.root)
     assert code == 0, err
+    assert len(pd.read_parquet(first.refine)) == 1  # one refine round, kept on every rerun
     saved = json.loads(first.experiment.read_text())
     assert saved["eval_file"] == FILES["eval"].name  # relative: the copy inside the workspace
     done = records(first.root)
@@ -75,6 +78,7 @@ def test_moved_workspace_resumes_and_reports(tmp_path, tiny_model, cli):
     code, out, err = cli("run", config, "-o", moved.root)
     assert code == 0, err
     assert records(moved.root) == done  # no run retrained, no record rewritten
+    assert "refine1" in set(pd.read_parquet(moved.subsets)["subset_id"])
     assert json.loads(moved.experiment.read_text()) == saved
     assert "up to date" in err + out
     assert moved.report.is_file()

@@ -16,6 +16,7 @@ from instructmining.cli import (
     indicators,  # noqa: F401
     overlap,  # noqa: F401
     pool,  # noqa: F401  (each import registers its commands)
+    refine,  # noqa: F401
     report,  # noqa: F401
     rule,  # noqa: F401
     run,  # noqa: F401

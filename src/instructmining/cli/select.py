@@ -136,16 +136,26 @@ def select(
     diversity_threshold: Annotated[
         float, typer.Option(help="Cosine distance (0..2) --diversity requires between kept ones.")
     ] = default_of(SelectConfig, "diversity_threshold"),
+    extrapolate: Annotated[
+        bool,
+        typer.Option(
+            "--extrapolate",
+            help="Take the rule's own top N even outside the tested subsets (labelled so).",
+        ),
+    ] = False,
 ) -> None:
-    """Score every pool example and keep the top N (lowest predicted log loss first).
+    """Score every pool example and keep N of them: for a fitted rule, the selection with the
+    best predicted loss inside the region its experiments covered (docs/selection.md); for
+    other selectors (and with --extrapolate), the top N.
 
-    Order: --where, --dedup, rank by the selector, --diversity, top N
-    (--fraction is a share of the whole pool; docs/selection.md).
-    Writes OUTPUT (each record with its score and rank) and
-    OUTPUT-STEM.scores.parquet (every pool example's score and rank; one a
-    filter dropped has no rank, the step that `excluded` it and the example
-    it lies `near`)."""
+    Order: --where, --dedup, rank by the selector, --diversity, top N (for a rule, the
+    selection inside the evidence among the examples the filters kept); --fraction is a share
+    of the whole pool; docs/selection.md.
+    Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
+    pool example's score and rank; one a filter dropped has no rank, the step that `excluded`
+    it and the example it lies `near`; the rule's choice in its metadata)."""
     from instructmining.data.export import check_output_format, check_push_target
+    from instructmining.errors import UserError, param
     from instructmining.indicators.output import read_indicators
     from instructmining.paths import refuse_overwrite
     from instructmining.rule import load_rule
@@ -161,6 +171,7 @@ def select(
         default_indicators,
         indicator_options,
         selection_cache,
+        tested_subsets,
     )
 
     indicators_file = default_indicators(pool_file.parent, indicators_file)
@@ -170,13 +181,15 @@ def select(
     filters = SelectFilters(where, dedup, dedup_threshold, diversity, diversity_threshold)
     if push_to_hub:
         check_push_target(push_to_hub)
+    if extrapolate and (selector != "rule" or not rule):
+        raise UserError(f"{param('extrapolate')} applies to --selector rule with --rule only")
     start_thread_budget(threads)
     pool = _read_pool(pool_file)
     n = resolve_size(len(pool), top=top, fraction=fraction)
     loaded = load_rule(rule) if rule else None
     _warn_if_chance(loaded, selector, force)
     options = indicator_options(loaded, **models.as_kwargs(), length_tokenizer=length_tokenizer)
-    ranked = rank_pool(
+    ranked, values = rank_pool(
         pool,
         selector,
         n,
@@ -192,14 +205,28 @@ def select(
         console.print(line)
     folder = Workspace(output.parent)
     lock = folder.lock(target=output, tidy=not folder.pool.exists())
-    selected, table_path = select_stage(pool, ranked, n, output, output_format, lock)
+    by_rule = selector == "rule" and loaded is not None
+    selected, table_path, choice = select_stage(
+        pool,
+        ranked,
+        n,
+        output,
+        output_format,
+        lock,
+        rule=loaded if by_rule else None,
+        values=values if by_rule else None,
+        tested=tested_subsets(pool_file.parent) if by_rule else None,
+        extrapolate=extrapolate,
+    )
     print_table(
         source_counts(pool, selected),
         f"Selected {len(selected)} of {len(pool)} by {selector}",
         {"selected_share": ".1%", "pool_share": ".1%"},
     )
-    if selector == "rule" and loaded is not None:
+    if by_rule:
         console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
+    for line in choice.lines() if choice else []:
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(f"wrote {output} ({output_format}, with score and rank) and {table_path}")
     if push_to_hub:
         from instructmining.data.export import push_to_hub as push

@@ -212,3 +212,12 @@ def pool_from_file(path: PathLike) -> tuple[pd.DataFrame, list[str]]:
         return read_pool(path, required=POOL_COLUMNS), []
     built = build_pool(path)
     return built.pool, build_summary(built)
+
+
+def pool_hash(path: Path) -> str:
+    """The identity of a pool table's examples: a hash of its sorted ids (ids hash each
+    example's text), the same however the table was rewritten."""
+    from instructmining.hashing import hash_object
+
+    ids = read_parquet(path, required=["id"])["id"].astype(str)
+    return hash_object(sorted(ids))

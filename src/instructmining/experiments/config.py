@@ -143,6 +143,8 @@ def save_settings(
     train and evaluate the same way without repeating every option.
 
     Files inside the workspace are stored relative to it, so a moved workspace still finds them."""
+    from instructmining.data.pool import pool_hash
+
     ws = Workspace.of(workspace)
     path = ws.experiment
     write_json(
@@ -152,6 +154,8 @@ def save_settings(
             "config": config.model_dump(mode="json"),
             "config_hash": config_hash(config),
             "seeds": list(seeds),
+            # The pool the runs' subsets came from, so `refine` can refuse a changed pool.
+            "pool_hash": pool_hash(ws.pool) if ws.pool.exists() else None,
         },
         path,
     )

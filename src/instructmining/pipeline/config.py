@@ -268,6 +268,9 @@ class SelectConfig(_Strict):
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard similarity")
     diversity: bool = Field(False, description="DEITA's score-first distance-threshold walk")
     diversity_threshold: float = Field(0.1, ge=0, lt=2, description="cosine distance")
+    extrapolate: bool = Field(
+        False, description="the rule's own top n even outside the tested subsets (labelled so)"
+    )
 
     @field_validator("where")
     @classmethod
@@ -289,6 +292,11 @@ class SelectConfig(_Strict):
         return SelectFilters(
             self.where, self.dedup, self.dedup_threshold, self.diversity, self.diversity_threshold
         )
+
+
+class RefineConfig(_Strict):
+    rounds: PositiveInt = Field(description="refine rounds in all (docs/selection.md)")
+    n: PositiveInt = Field(description="examples per selection")
 
 
 class SearchConfig(_Strict):
@@ -331,6 +339,7 @@ class RunConfig(_Strict):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     experiments: ExperimentsConfig
     fit: FitConfig = Field(default_factory=FitConfig)
+    refine: RefineConfig | None = None
     select: SelectConfig | None = None
     search: SearchConfig | None = None
     compare: CompareConfig | None = None

@@ -19,7 +19,7 @@ from instructmining.errors import UserError
 from instructmining.experiments.holdout import HOLDOUT
 from instructmining.hashing import hash_file, hash_object
 from instructmining.pipeline.config import EvalSet, RunConfig
-from instructmining.pipeline.stages import run_stage
+from instructmining.pipeline.stages import refresh_outputs, run_stage
 from instructmining.progress import console
 from instructmining.storage import read_parquet, write_json, write_parquet
 from instructmining.workspace import Workspace
@@ -73,6 +73,7 @@ STAGES = (
     Stage("experiments", "experiments"),
     Stage("fit", "fit", ("runs", "indicators", "subsets"), ("rule",)),
     Stage("design rounds", "rounds"),
+    Stage("refine", "refine"),  # resumable itself: a finished refine reruns as a no-op
     Stage("select", "select", ("rule", "pool", "indicators"), ("selected", "selection")),
     Stage("search", "search", ("rule", "pool", "indicators", "experiment"), ("search",)),
     Stage(
@@ -357,6 +358,25 @@ class Pipeline:
             cfg.max_runs,
         )
 
+    def refine(self) -> None:
+        from instructmining.selection.refine import refine_workspace
+
+        cfg = self.cfg.refine
+        if cfg is None:
+            console.print("no refine section: skipped")
+            return
+        fit = next(stage for stage in STAGES if stage.method == "fit")
+
+        def experiments() -> None:
+            # The round's subset was appended on purpose: the subsets stage stays done over it.
+            refresh_outputs(self.ws.root, "subsets", [self.ws.subsets, self.ws.mixtures])
+            self.experiments()
+
+        done = refine_workspace(
+            self.ws, cfg.rounds, cfg.n, experiments, lambda: self._run(fit), say=console.print
+        )
+        console.print(f"refine stops: {done.reason}", highlight=False)
+
     def experiment_config(self):  # noqa: ANN201 - ExperimentConfig, imported lazily
         from instructmining.experiments import preset
 
@@ -416,6 +436,7 @@ class Pipeline:
     def select(self) -> None:
         from instructmining.indicators.output import read_indicators
         from instructmining.selection import rank_pool, resolve_size, select_stage
+        from instructmining.selection.select import tested_subsets
 
         cfg = self.cfg.select
         if cfg is None:
@@ -424,7 +445,7 @@ class Pipeline:
         pool = read_parquet(self.ws.pool)
         n = resolve_size(len(pool), top=cfg.top, fraction=cfg.fraction)
         rule, options = self._rule_and_options()
-        ranked = rank_pool(
+        ranked, values = rank_pool(
             pool,
             "rule",
             n,
@@ -436,9 +457,20 @@ class Pipeline:
             knn_k=self.cfg.indicators.k,
         )
         output = self.ws.selected
-        select_stage(pool, ranked, n, output)
+        _, _, choice = select_stage(
+            pool,
+            ranked,
+            n,
+            output,
+            rule=rule,
+            values=values,
+            tested=tested_subsets(self.ws.root),
+            extrapolate=cfg.extrapolate,
+        )
         target = rule.target.describe()
         console.print(f"selected {n} of {len(pool)} by the rule (target: {target}): {output}")
+        for line in choice.lines():
+            console.print(line, highlight=False, soft_wrap=True)
 
     def _rule_and_options(self):  # noqa: ANN202 - (Rule, IndicatorOptions), imported lazily
         from instructmining.selection.select import rule_and_options

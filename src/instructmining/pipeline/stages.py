@@ -66,3 +66,17 @@ def run_stage(
     details = step() or {}
     mark_done(workspace, stage, inputs_hash, outputs, **details)
     return True
+
+
+def refresh_outputs(workspace: Path, stage: str, outputs: list[Path]) -> None:
+    """Keep a finished stage done over outputs a later stage of the same loop extended on
+    purpose (`refine` appends its subsets to the subsets stage's table): its marker takes the
+    outputs' new hashes, so a rerun does not resample them away."""
+    path = marker_path(workspace, stage)
+    if not path.exists():
+        return
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    write_json({**marker, "outputs": _hashes(workspace, outputs)}, path)

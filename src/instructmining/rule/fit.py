@@ -179,6 +179,23 @@ def _noise(table: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _evidence(table: pd.DataFrame, chosen: list[str], ols: Any) -> dict[str, Any]:
+    """Where the rule was tested, for selecting inside it (`selection.evidence`): each fitted
+    subset's mean of the chosen indicators, and the OLS coefficient covariance, residual
+    variance and degrees of freedom that give a prediction interval at a new subset."""
+    terms = ["const", *chosen]
+    r = ols.result
+    names = table["subset_id"] if "subset_id" in table else pd.Series(range(len(table)))
+    return {
+        "subsets": names.astype(str).tolist(),
+        "columns": list(chosen),
+        "means": table[chosen].astype(float).to_numpy().tolist(),
+        "cov": r.cov_params().loc[terms, terms].to_numpy().tolist(),
+        "scale": float(r.scale),
+        "df_resid": float(r.df_resid),
+    }
+
+
 def _build_rule(name, model, data, chosen, ols, coefficients, stats, combos, models, table) -> Rule:
     details = {
         row.indicator: {
@@ -205,6 +222,7 @@ def _build_rule(name, model, data, chosen, ols, coefficients, stats, combos, mod
         **{k: v for k, v in data.provenance.items() if k != "skipped_columns"},
         "versions": {p: version(p) for p in ("instructmining", "statsmodels", "scikit-learn")},
     }
+    info["evidence"] = _evidence(table, chosen, ols)
     sd = table[chosen].astype(float).std(ddof=1)
     if model == "ols":
         info["coefficients"] = details

@@ -54,5 +54,19 @@ def fit_stage(
         jobs=jobs,
         cache_dir=ws.cache,
     )
+    # How it was fitted, so `refine` refits the same way after adding a subset.
+    result.rule.info["fit_settings"] = {
+        "config_hash": config_hash,
+        "eval_hash": eval_hash,
+        "target": target,
+        "weights": weights,
+        "indicators": indicators,
+        "criterion": criterion,
+        "model": model,
+        "max_indicators": max_indicators,
+        "folds": folds,
+        "exact": exact,
+        "permutations": permutations,
+    }
     write_json(result.rule.to_dict(), output)
     return result, data

@@ -31,7 +31,7 @@ from instructmining.selection.diversity import (
     diverse_walk,
     example_vectors,
 )
-from instructmining.selection.select import ensure_indicators, score_pool
+from instructmining.selection.select import ensure_indicators, score_with_values
 from instructmining.selection.selectors import Selector
 from instructmining.selection.where import STRING_COLUMNS, Where, parse_where
 
@@ -86,14 +86,15 @@ def rank_pool(
     seed: int = 0,
     knn_k: int = 6,
     progress: bool = True,
-) -> pd.DataFrame:
-    """`score_pool`'s ranking narrowed by `filters` (the module's order); `n` ends the diversity
-    walk. Without filters it is `score_pool`'s ranking unchanged."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`score_pool`'s ranking narrowed by `filters` (the module's order), and the indicator
+    values it scored (`score_with_values`: selecting inside a rule's evidence needs both); `n`
+    ends the diversity walk. Without filters the ranking is `score_pool`'s unchanged."""
     filters = filters or SelectFilters()
     condition = filters.condition()
     if condition is not None:  # an unknown column fails before any indicator is computed
         condition.check_columns(where_columns(pool, indicators, options))
-    ranked = score_pool(
+    ranked, scored = score_with_values(
         pool,
         selector,
         rule=rule,
@@ -105,7 +106,7 @@ def rank_pool(
         progress=progress,
     )
     if not filters.active:
-        return ranked
+        return ranked, scored
     records = pool.drop_duplicates("id").assign(id=lambda f: f["id"].astype(str))
     in_order = ranked[["id"]].merge(records, on="id", how="left")
     excluded = pd.Series(None, index=range(len(ranked)), dtype=object)
@@ -131,7 +132,7 @@ def rank_pool(
         refused = positions[:walked][~kept[:walked]]
         excluded[refused] = "diversity"
         near[refused] = live["id"].to_numpy()[nearest[:walked][~kept[:walked]]]
-    return _renumber(ranked, excluded, near, filters)
+    return _renumber(ranked, excluded, near, filters), scored
 
 
 def _renumber(

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from instructmining.data.example import POOL_COLUMNS
 from instructmining.errors import UserError, param
 from instructmining.rule.model import Rule, load_rule
+from instructmining.selection.evidence import Choice, choose_selection
 from instructmining.selection.provenance import (
     metadata,
     substitutes,
@@ -139,6 +140,24 @@ def score_pool(
     `ranked.attrs` records the selector and, for a rule, the models substituted for those it
     was fitted on (`indicators.attrs["definitions"]` tells what precomputed values came from).
     """
+    return score_with_values(
+        pool, selector, rule, indicators, options, cache_dir, seed, knn_k, progress
+    )[0]
+
+
+def score_with_values(
+    pool: pd.DataFrame,
+    selector: str | Selector = "rule",
+    rule: Rule | None = None,
+    indicators: pd.DataFrame | None = None,
+    options: Any = None,
+    cache_dir: Path | None = None,
+    seed: int = 0,
+    knn_k: int = 6,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`score_pool`'s ranking and the indicator values it scored (id and the selector's
+    columns, in pool order): selecting inside a rule's evidence needs both."""
     name = selector if isinstance(selector, str) else type(selector).__name__
     if seed < 0:
         raise UserError(f"the seed must be zero or positive (got {seed})")
@@ -157,7 +176,7 @@ def score_pool(
     ranked = pd.DataFrame({"id": ids[order], "score": score[order]})
     ranked["rank"] = np.arange(1, len(ranked) + 1)
     ranked.attrs.update(attrs)
-    return ranked
+    return ranked, table
 
 
 def _provenance(
@@ -218,6 +237,17 @@ def default_indicators(folder: Path, given: Path | None = None) -> Path | None:
         return given
     found = Workspace(folder).indicators
     return found if found.exists() else None
+
+
+def tested_subsets(folder: Path) -> pd.DataFrame | None:
+    """The subsets table (subset_id, id) of the workspace at `folder`, whose tested subsets
+    the evidence blends draw on; None where there is none."""
+    path = Workspace(folder).subsets
+    if not path.exists():
+        return None
+    from instructmining.storage import read_parquet
+
+    return read_parquet(path, required=["subset_id", "id"])[["subset_id", "id"]]
 
 
 def resolve_size(pool_size: int, top: int | None = None, fraction: float | None = None) -> int:
@@ -282,17 +312,35 @@ def select_stage(
     output: str | Path,
     output_format: str = "alpaca",
     lock: AbstractContextManager[Any] | None = None,
-) -> tuple[pd.DataFrame, Path]:
-    """Keep the n best-ranked examples and write them (with every example's score table), as
-    `instructmining select` and the pipeline's select stage both do; returns the selection and
-    the score table's path.
+    rule: Rule | None = None,
+    values: pd.DataFrame | None = None,
+    tested: pd.DataFrame | None = None,
+    extrapolate: bool = False,
+) -> tuple[pd.DataFrame, Path, Choice | None]:
+    """Keep n examples and write them (with every example's score table), as `instructmining
+    select` and the pipeline's select stage both do; returns the selection, the score table's
+    path and, for a rule, the choice made.
+
+    With a `rule` and its indicator `values` (`score_with_values`) the n are the best selection
+    inside the rule's evidence (`selection.evidence.choose_selection`; `tested` holds the tested
+    subsets' examples, `extrapolate` takes the unconstrained top n, labelled so); otherwise the
+    n best-ranked. The choice is recorded in the scores table's metadata.
 
     `lock` (entered only around the writing) is the output folder's lock for a caller that does
     not hold one already: a selection that cannot be made fails before the folder is touched."""
-    selected = select_top(pool, ranked, n)
+    choice, kept = None, ranked
+    if rule is not None and values is not None:
+        from instructmining.selection.filters import candidates
+
+        live = set(candidates(ranked, n)["id"])  # what --where, --dedup and --diversity kept
+        values = values[values["id"].astype(str).isin(live)]
+        choice = choose_selection(rule, values, n, extrapolate=extrapolate, tested=tested)
+        ranked.attrs["evidence"] = choice.to_dict()
+        kept = ranked[ranked["id"].isin(set(choice.ids))]
+    selected = select_top(pool, kept, n)
     with lock if lock is not None else nullcontext():
         table_path = write_selection(selected, ranked, output, output_format)
-    return selected, table_path
+    return selected, table_path, choice
 
 
 def source_counts(pool: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:

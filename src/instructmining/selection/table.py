@@ -71,7 +71,7 @@ def select(
     cache_dir = Path(cache_dir) if cache_dir is not None else None
     pool = pool.assign(id=pool["id"].astype(str)).drop_duplicates("id").reset_index(drop=True)
     n = None if top is None and fraction is None else resolve_size(len(pool), top, fraction)
-    ranked = rank_pool(
+    ranked, _ = rank_pool(
         pool, selector, n, filters, rule, indicators, options, cache_dir, seed, options.k, progress
     )
     chosen = _selected(pool, ranked, n)
