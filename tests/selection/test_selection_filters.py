@@ -283,8 +283,8 @@ def test_diversity_with_the_bundled_embedder_drops_a_paraphrase(tmp_path, capfd)
     assert set(dropped["id"]) & {original, twin} and len(dropped) == 1
     assert set(dropped["near"]) == {original, twin} - set(dropped["id"])
     assert capfd.readouterr().err == ""  # quiet: no model library's bars
-    again, _ = rank_pool(pool, "length", None, SelectFilters(diversity=True, diversity_threshold=0.05),
-                      cache_dir=tmp_path, progress=False)  # fmt: skip
+    spread = SelectFilters(diversity=True, diversity_threshold=0.05)
+    again, _ = rank_pool(pool, "length", None, spread, cache_dir=tmp_path, progress=False)
     assert list(again["id"]) == list(table["id"])  # from the cache, the same walk
 
 
