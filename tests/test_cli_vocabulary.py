@@ -149,7 +149,7 @@ def _notes(err: str) -> list[str]:
     return [line for line in err.splitlines() if "is deprecated" in line]
 
 
-def test_indicators_cache_still_works_with_a_note(tmp_path, cli):
+def test_indicators_cache_and_subsets_still_work_with_a_note(tmp_path, cli):
     pool = _pool(tmp_path)
     out, cache = tmp_path / "ind.parquet", tmp_path / "old-cache"
     code, _, err = cli("indicators", pool, "-o", out, "--indicators", "length", "--cache", cache)
@@ -158,6 +158,18 @@ def test_indicators_cache_still_works_with_a_note(tmp_path, cli):
         "note: --cache is deprecated and goes in the next release; use --cache-dir"
     ]
     assert cache.is_dir() and any(cache.rglob("*")) and len(pd.read_parquet(out)) == 8
+    subsets = tmp_path / "subsets.parquet"
+    pd.DataFrame(
+        {"subset_id": ["a"] * 4 + ["b"] * 4, "id": [f"e{i}" for i in range(8)]}
+    ).to_parquet(subsets)
+    means = tmp_path / "means.parquet"
+    args = ["indicators", pool, "-o", means, "--indicators", "length", "--cache-dir", cache]
+    code, _, err = cli(*args, "--subsets", subsets)
+    assert code == 0, err
+    assert _notes(err) == [
+        "note: --subsets is deprecated and goes in the next release; use --subsets-file"
+    ]
+    assert sorted(pd.read_parquet(means)["subset_id"]) == ["a", "b"]
 
 
 def test_sample_indicators_still_works_with_a_note(tmp_path, cli):

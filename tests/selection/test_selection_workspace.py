@@ -85,6 +85,7 @@ def test_compare_cli_trains_rule_random_and_baseline_per_seed(ws, capsys, tmp_pa
     assert main([*args, "--baselines", "reward", "--test-eval", test]) == 0
     out = capsys.readouterr().out
     assert "paired t over seeds" in out and "paired bootstrap over items and seeds" in out
+    assert "The verdict's comparison with random is decided by the paired bootstrap" in out
     assert "Eval loss on fit" in out and "Eval loss on other" in out
     assert "verdict: The rule is not better than chance (permutation p = unmeasured" in out
     runs = pd.read_parquet(ws / "compare.parquet")
