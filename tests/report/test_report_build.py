@@ -306,9 +306,13 @@ def test_the_next_step_follows_from_the_figures(ws: Path, tmp_path: Path) -> Non
     assert kind == "run more subsets" and "not better than chance" in how
     assert f"instructmining design {ws} --add" in how
     _with_fit(ws, permutation_p=0.01, cv_r2=0.5)
-    kind, how = step()  # better than chance, not compared yet
-    assert kind == "refine" and f"instructmining refine {ws} --rounds 3 --n 200" in how
+    kind, how = step()  # better than chance; compare.parquet alone: the t over seeds
+    assert kind == "use the selection" and f"--rule {ws}/rule.json --top 200" in how
+    (ws / "compare.parquet").rename(tmp_path / "compare.parquet")
+    kind, how = step()  # not compared yet
+    assert kind == "refine" and f"instructmining refine {ws} --rounds 3 --n N" in how
     assert "has not been compared with random" in how
+    (tmp_path / "compare.parquet").rename(ws / "compare.parquet")
     _summary(ws, -0.02, 0.01)
     kind, how = step()
     assert kind == "refine" and "is not shown to beat random" in how

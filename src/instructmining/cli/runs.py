@@ -17,7 +17,11 @@ app.add_typer(runs_app, name="runs")
 def import_(
     workspace: Annotated[Path, typer.Argument(help="Workspace with subsets.parquet.")],
     file: Annotated[
-        Path | None, typer.Argument(help="CSV, JSON, JSON Lines or Parquet of runs.")
+        Path | None,
+        typer.Argument(
+            help="CSV, JSON, JSON Lines or Parquet of runs (required; left out only by the "
+            "deprecated `runs import FILE`, which imports into the current folder)."
+        ),
     ] = None,
 ) -> None:
     """Check runs (subset_id, eval_loss, optional seed...) against WS/subsets.parquet and store

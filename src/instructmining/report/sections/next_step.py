@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from instructmining.outcomes import BASELINE
 from instructmining.report.html import esc
+from instructmining.report.sections.compare import differences, rule_selector
 from instructmining.report.sections.verdict import compare_summary
 from instructmining.report.stats import ok_runs
 from instructmining.report.tables import ReportInputs
@@ -31,6 +32,23 @@ def _subsets(inputs: ReportInputs) -> int:
     return int(ok.loc[ok["subset_id"] != BASELINE, "subset_id"].nunique())
 
 
+def _against_random(inputs: ReportInputs) -> list[dict]:
+    """Rule − random rows: compare_summary.parquet's, else (a workspace compared before the
+    summary existed) the t intervals over seeds of compare.parquet, on the fit set."""
+    summary = compare_summary(inputs)
+    if summary is not None:
+        return summary.to_dict("records")
+    compare = inputs.tables.get("compare")
+    rule = rule_selector(compare) if compare is not None else None
+    if rule is None:
+        return []
+    return [
+        {"eval_set": "fit", **d, "selector": "random"}
+        for d in differences(compare)
+        if d["selector"] == rule
+    ]
+
+
 def next_step(inputs: ReportInputs) -> tuple[str, str]:
     """(which step: "run more subsets", "refine" or "use the selection", why and how, HTML)."""
     from instructmining.rule.verdict import better_than_chance, random_outcomes
@@ -50,8 +68,7 @@ def next_step(inputs: ReportInputs) -> tuple[str, str]:
             f"With {k} subsets the rule is not better than chance, so more evidence comes "
             f"first: {more}; each added subset is chosen where it tells the rule most.",
         )
-    summary = compare_summary(inputs)
-    outcomes = random_outcomes(summary.to_dict("records")) if summary is not None else []
+    outcomes = random_outcomes(_against_random(inputs))
     if outcomes and all(outcome == "beats" for _, outcome, _ in outcomes):
         select = (
             f"instructmining select {ws}/pool.parquet --rule {ws}/rule.json --top {n} "
