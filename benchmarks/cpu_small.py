@@ -1,7 +1,7 @@
 """Wall time of one `cpu-small` run: a 200-example subset fine-tuned, then evaluated on 100 items.
 
 The preset promises at most 2 minutes for this on a 2-core CPU; the figure printed here is the
-one the README quotes. The baseline, measured in the same process, is the base model's own
+one docs/presets.md quotes. The baseline, measured in the same process, is the base model's own
 evaluation on the same 100 items (what every run pays on top of training), so the ratio says
 how many evaluations one whole run costs. The base model is loaded once before timing, as the
 experiment stage keeps it warm between runs; repeats use other training seeds and the table

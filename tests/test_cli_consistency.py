@@ -87,7 +87,7 @@ def test_mtld_empty_values_are_explained(tmp_path, cli):
                           "output": ["some plain words here", "12345 !!!"]})  # fmt: skip
     frame.to_parquet(pool)
     args = ["indicators", pool, "-o", tmp_path / "i.parquet", "--indicators", "mtld"]
-    code, _, err = cli(*args, "--cache", tmp_path / "c")
+    code, _, err = cli(*args, "--cache-dir", tmp_path / "c")
     assert code == 0, err
     assert "mtld: 1 empty value(s): the response has no word lexicalrichness counts" in " ".join(
         err.split()

@@ -75,7 +75,7 @@ FILES: dict[str, WorkspaceFile] = {
     "subset_indicators": WorkspaceFile(
         "subset_indicators.parquet",
         "mean indicators per subset (optional; computed when absent)",
-        "instructmining indicators --subsets",
+        "instructmining indicators --subsets-file",
     ),
     "experiment": WorkspaceFile(
         "experiment.json",

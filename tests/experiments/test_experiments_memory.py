@@ -1,4 +1,4 @@
-"""The GPU memory the README states for the `paper` and `paper-lora` presets."""
+"""The GPU memory docs/presets.md states for the `paper` and `paper-lora` presets."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def _commands(ws: Path, tmp: Path) -> dict[str, tuple[list, list[Path]]]:
             [pool, rule, ws / "indicators.parquet"],
         ),
         "indicators": (
-            ["indicators", pool, "--indicators", "length", "--subsets", subsets],
+            ["indicators", pool, "--indicators", "length", "--subsets-file", subsets],
             [pool, subsets],
         ),
         "fit": (["fit", ws], [t for t in tables if t.name != "rule.json"]),

@@ -34,7 +34,7 @@ def test_compute_then_subset_means(cli, sample_pool, tmp_path):
     means_path = tmp_path / "subset_indicators.parquet"
     code, _, stderr = cli(
         "indicators", pool_path, "-o", means_path, "--indicators", "mtld,length",
-        "--subsets", tmp_path / "subsets.parquet",
+        "--subsets-file", tmp_path / "subsets.parquet",
     )  # fmt: skip
     assert code == 0, stderr
     means = read_parquet(means_path)

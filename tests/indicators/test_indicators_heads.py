@@ -27,7 +27,7 @@ def t5_encoder_only(tmp_path_factory, tiny_unieval_model):
 def _refused(cli, pool_file, tmp_path, indicator, flag, model, head, key):
     out = tmp_path / "ind.parquet"
     code, _, err = cli("indicators", pool_file, "-o", out, "--indicators", indicator,
-                       flag, model, "--cache", tmp_path / "c")  # fmt: skip
+                       flag, model, "--cache-dir", tmp_path / "c")  # fmt: skip
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1, err
     assert lines[0].startswith(f"error: cannot load model '{model}': it lacks {head}")

@@ -20,7 +20,7 @@ def test_truncation_share_is_printed(tmp_path, cli, sample_pool, tiny_model, tin
     pool = tmp_path / "pool.parquet"
     sample_pool.to_parquet(pool, index=False)
     out = tmp_path / "ind.parquet"
-    args = ["indicators", pool, "-o", out, "--cache", tmp_path / "c", "--device", "cpu"]
+    args = ["indicators", pool, "-o", out, "--cache-dir", tmp_path / "c", "--device", "cpu"]
     models = ["--lm", tiny_model, "--reward-model", tiny_reward_model]
     code, _, err = cli(*args, *models, "--indicators", "ppl,reward", "--max-length", "32")
     assert code == 0, err

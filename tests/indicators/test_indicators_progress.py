@@ -40,7 +40,7 @@ def test_non_terminal_output_has_progress_lines_and_no_third_party_bars(
 ):
     out = tmp_path / "ind.parquet"
     args = ["indicators", pool_file, "-o", out, "--indicators", "reward,mtld"]
-    done = _run(*args, "--reward-model", tiny_reward_model, "--cache", tmp_path / "c")
+    done = _run(*args, "--reward-model", tiny_reward_model, "--cache-dir", tmp_path / "c")
     assert done.returncode == 0, done.stderr
     text = done.stdout + done.stderr
     n = len(pd_ids(pool_file))
@@ -48,7 +48,7 @@ def test_non_terminal_output_has_progress_lines_and_no_third_party_bars(
     assert f"mtld: 0/{n} ex (0%)" in text  # the line that starts a stage
     assert "Loading weights" not in text and "LOAD REPORT" not in text and "\r" not in text
     verbose = _run(
-        "--verbose", *args, "--reward-model", tiny_reward_model, "--cache", tmp_path / "e"
+        "--verbose", *args, "--reward-model", tiny_reward_model, "--cache-dir", tmp_path / "e"
     )
     assert verbose.returncode == 0 and "Loading weights" in verbose.stderr
 
@@ -56,7 +56,16 @@ def test_non_terminal_output_has_progress_lines_and_no_third_party_bars(
 def test_quiet_and_log_file(tmp_path, pool_file):
     log = tmp_path / "logs" / "run.log"
     out = tmp_path / "ind.parquet"
-    args = ["indicators", pool_file, "-o", out, "--indicators", "mtld", "--cache", tmp_path / "c"]
+    args = [
+        "indicators",
+        pool_file,
+        "-o",
+        out,
+        "--indicators",
+        "mtld",
+        "--cache-dir",
+        tmp_path / "c",
+    ]
     done = _run("--quiet", "--log-file", log, *args)
     assert done.returncode == 0, done.stderr
     n = len(pd_ids(pool_file))

@@ -35,7 +35,7 @@ def test_sigkill_mid_run_then_rerun(sample_pool, tmp_path):
     command = [
         sys.executable, "-c", "from instructmining.cli import entrypoint; entrypoint()",
         "indicators", str(pool_path), "-o", str(tmp_path / "out.parquet"),
-        "--indicators", "ppl", "--batch-size", "1", "--fp32", "--cache", str(cache),
+        "--indicators", "ppl", "--batch-size", "1", "--fp32", "--cache-dir", str(cache),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300

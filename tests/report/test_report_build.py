@@ -242,3 +242,86 @@ def test_report_opens_with_the_verdict_and_its_figures(ws: Path) -> None:
     assert "bootstrap low (items + seeds)" in verdict and "t low (seeds)" in verdict
     assert "test_loss__mt_bench" in sections["compare"]  # one column per evaluation set
     assert "loss on the held-out items" in sections["search"]
+
+
+def test_each_statistic_is_explained_where_it_is_shown(full_report: str) -> None:
+    from instructmining.report.explain import MEANINGS
+    from instructmining.report.html import esc
+    from instructmining.rule.verdict import DECIDING_INTERVAL
+
+    sections = sections_of(full_report)
+    shown = {
+        "verdict": ["CV R²"],
+        "summary": ["R²", "CV R²"],
+        "runs": ["subset spread", "seed noise"],
+        "fit": ["R²", "adjusted R²", "CV R²"],
+        "coefficients": ["SE", "p", "VIF", "standardised"],
+        "ablation": ["adjusted R²", "CV R²"],
+        "correlations": ["Spearman"],
+        "eval-sets": ["Spearman", "bootstrap over subsets"],
+        "compare": ["Student t CI", "paired t", "p of a difference"],
+    }
+    for sid, terms in shown.items():
+        for term in terms:
+            assert f"<b>{esc(term)}</b>: {esc(MEANINGS[term])}" in sections[sid], (sid, term)
+    assert esc(DECIDING_INTERVAL) in sections["verdict"]
+    assert "paired bootstrap interval over items and seeds" in DECIDING_INTERVAL
+    assert list(sections)[-1] == "next-step" and "Next step: " in sections["next-step"]
+
+
+def test_the_bootstrap_interval_decides_over_the_t_interval() -> None:
+    from instructmining.rule.verdict import random_outcomes
+
+    row = {"eval_set": "holdout", "selector": "random", "diff": -0.05,
+           "diff_low": -0.2, "diff_high": 0.1, "boot_low": -0.08, "boot_high": -0.02}  # fmt: skip
+    assert random_outcomes([row]) == [
+        ("holdout", "beats", "-0.0500, 95% CI -0.0800 to -0.0200 over items and seeds")
+    ]
+    seeds_only = {k: v for k, v in row.items() if not k.startswith("boot")}
+    assert random_outcomes([seeds_only])[0][1] == "does not differ from"
+
+
+def _with_fit(ws: Path, permutation_p: float, cv_r2: float) -> None:
+    rule = json.loads((ws / "rule.json").read_text())
+    rule["fit"].update(permutation_p=permutation_p, cv_r2=cv_r2)
+    (ws / "rule.json").write_text(json.dumps(rule))
+
+
+def _summary(ws: Path, boot_low: float, boot_high: float) -> None:
+    row = {"eval_set": "holdout", "selector": "random", "diff": (boot_low + boot_high) / 2,
+           "diff_low": -0.3, "diff_high": 0.3}  # fmt: skip
+    row |= {"boot_low": boot_low, "boot_high": boot_high}
+    write_parquet(pd.DataFrame([row]), ws / "compare_summary.parquet")
+
+
+def test_the_next_step_follows_from_the_figures(ws: Path, tmp_path: Path) -> None:
+    from instructmining.report.sections.next_step import next_step
+    from instructmining.report.tables import load_inputs
+
+    def step() -> tuple[str, str]:
+        return next_step(load_inputs(ws))
+
+    _with_fit(ws, permutation_p=0.4, cv_r2=-0.1)
+    kind, how = step()
+    assert kind == "run more subsets" and "not better than chance" in how
+    assert f"instructmining design {ws} --add" in how
+    _with_fit(ws, permutation_p=0.01, cv_r2=0.5)
+    kind, how = step()  # better than chance; compare.parquet alone: the t over seeds
+    assert kind == "use the selection" and f"--rule {ws}/rule.json --top 200" in how
+    (ws / "compare.parquet").rename(tmp_path / "compare.parquet")
+    kind, how = step()  # not compared yet
+    assert kind == "refine" and f"instructmining refine {ws} --rounds 3 --n N" in how
+    assert "has not been compared with random" in how
+    (tmp_path / "compare.parquet").rename(ws / "compare.parquet")
+    _summary(ws, -0.02, 0.01)
+    kind, how = step()
+    assert kind == "refine" and "is not shown to beat random" in how
+    _summary(ws, -0.05, -0.01)
+    kind, how = step()
+    assert kind == "use the selection" and f"--rule {ws}/rule.json --top 200" in how
+    _summary(ws, 0.01, 0.05)
+    assert step()[0] == "run more subsets"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    kind, how = next_step(load_inputs(empty))
+    assert kind == "run more subsets" and "No rule yet" in how

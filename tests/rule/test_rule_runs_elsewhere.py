@@ -46,7 +46,7 @@ def test_runs_import_writes_the_workspace_table_with_subset_hashes(ws, tmp_path,
     else:
         runs.to_json(source, orient="records", lines=suffix == ".jsonl")
     (ws / "runs.parquet").unlink()
-    assert main(["runs", "import", str(source), "-w", str(ws)]) == 0
+    assert main(["runs", "import", str(ws), str(source)]) == 0
     stored = pd.read_parquet(ws / "runs.parquet")
     assert stored["subset_id"].tolist() == runs["subset_id"].tolist()
     assert stored["eval_loss"].tolist() == pytest.approx(runs["eval_loss"].tolist())
@@ -86,3 +86,28 @@ def test_fit_refuses_losses_it_cannot_take_the_log_of(ws, loss):
     runs.to_parquet(ws / "runs.parquet", index=False)
     with pytest.raises(UserError, match="eval_loss must be a finite, positive number"):
         load_fit_table(ws)
+
+
+def test_old_spellings_of_runs_import_and_fit_still_work_with_a_note(
+    ws, tmp_path, cli, monkeypatch
+):
+    _minimal(ws).to_csv(tmp_path / "runs.csv", index=False)
+    (ws / "runs.parquet").unlink()
+    code, _, err = cli("runs", "import", tmp_path / "runs.csv", "-w", ws)
+    assert code == 0, err
+    assert err.splitlines() == [
+        "note: -w is deprecated and goes in the next release; use the first argument (WORKSPACE)"
+    ]
+    (ws / "runs.parquet").unlink()
+    monkeypatch.chdir(ws)  # `runs import FILE` wrote into the current folder
+    code, _, err = cli("runs", "import", tmp_path / "runs.csv")
+    assert code == 0 and (ws / "runs.parquet").exists(), err
+    assert (
+        "note: runs import FILE is deprecated and goes in the next release; use runs import WS FILE"
+        in err
+    )
+    args = ["fit", ws, "-o", tmp_path / "rule.json", "--permutations", "4"]
+    code, _, err = cli(*args, "--jobs", "1")
+    assert code == 0, err
+    assert "note: --jobs is deprecated and goes in the next release; use --threads" in err
+    assert "threads: 1 (" in err and "from --threads" in err

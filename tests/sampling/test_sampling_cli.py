@@ -91,8 +91,10 @@ def test_sample_design_errors_are_one_line(tmp_path, cli):
     code, _, stderr = cli(*args, "--design", "d-optimal", "--columns", "x1,zz")
     assert code == 2 and stderr.startswith("error: indicator column(s) zz not in")
     assert len(stderr.strip().splitlines()) == 1
-    code, _, stderr = cli(*args, "--design", "spread", "--indicators", ws / "none.parquet")
-    assert code == 2 and "none.parquet: no such file (the spread design needs indicators)" in stderr
+    code, _, stderr = cli(*args, "--design", "spread", "--indicators-file", ws / "none.parquet")
+    assert (
+        code == 2 and "none.parquet: no such file (the spread design needs indicators: " in stderr
+    )
     code, _, stderr = cli(*args, "--design", "best")
     assert code == 2 and "unknown design 'best'" in stderr
     assert not out.exists()

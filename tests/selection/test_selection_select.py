@@ -101,6 +101,24 @@ def test_baseline_directions(small):
     assert by["length"] == ["e1", "e3", "e2", "e4", "e0"]  # longer output first
 
 
+def test_judge_and_unieval_rank_higher_first(small):
+    pool, _ = small
+    values = pd.DataFrame(
+        {
+            "id": ["e0", "e1", "e2", "e3", "e4"],
+            "judge": [2.5, 4.9, 1.2, 1.0, 3.0],
+            "unieval_nat": [0.9, 0.1, 0.5, 0.6, 0.2],
+            "unieval_coh": [0.9, 0.2, 0.5, 0.6, 0.9],
+            "unieval_und": [0.9, 0.3, 0.5, 0.0, 0.9],  # means .9, .2, .5, .4, .667
+        }
+    )
+    judged = score_pool(pool, "judge", indicators=values, progress=False)
+    assert list(judged["id"]) == ["e1", "e4", "e0", "e2", "e3"]  # the expected 1-5 rating
+    assert get_selector("unieval").columns() == ["unieval_nat", "unieval_coh", "unieval_und"]
+    mean = score_pool(pool, "unieval", indicators=values, progress=False)
+    assert list(mean["id"]) == ["e0", "e4", "e2", "e3", "e1"]
+
+
 def test_random_selector_is_seeded(small):
     pool, _ = small
     pool = make_pool(50)
@@ -112,7 +130,8 @@ def test_random_selector_is_seeded(small):
 
 def test_registry_names_and_did_you_mean():
     assert SELECTORS == (
-        "rule", "random", "mixture", "ifd", "reward", "length", "ppl", "mtld", "knn"
+        "rule", "random", "mixture", "ifd", "reward", "length", "ppl", "mtld", "knn", "judge",
+        "unieval",
     )  # fmt: skip
     assert get_selector("knn", knn_k=10).columns() == ["knn10"]
     with pytest.raises(UserError, match="did you mean 'reward'"):

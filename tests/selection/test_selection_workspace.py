@@ -61,15 +61,19 @@ def test_search_trains_each_n_once_and_reports_the_test_set(ws):
     from instructmining.selection.training import search_workspace
 
     test = ws.parent / "test.json"
-    found = search_workspace(ws, RULE, 2, 12, trials=3, test_eval=test, progress=False)
+    tests = {"test": test, "again": test}  # two named sets, as --test-eval given twice
+    found = search_workspace(ws, RULE, 2, 12, trials=3, test_eval=tests, progress=False)
     assert len(found) >= 1 and found["eval_loss"].map(math.isfinite).all()
     assert found["test_loss"].map(math.isfinite).all()
+    assert list(found.columns[-2:]) == ["test_loss__again", "test_loss__test"]
+    np.testing.assert_allclose(found["test_loss__test"], found["test_loss"])
+    np.testing.assert_allclose(found["test_loss__again"], found["test_loss"])
     saved = pd.read_parquet(ws / "search.parquet")
     pd.testing.assert_frame_equal(saved, found)
     runs = pd.read_parquet(ws / "search_runs.parquet")
     assert any(s.startswith("top") for s in runs["subset_id"])
     # A second search with the same seed proposes the same n and trains nothing new.
-    again = search_workspace(ws, RULE, 2, 12, trials=3, test_eval=test, progress=False)
+    again = search_workspace(ws, RULE, 2, 12, trials=3, test_eval=tests, progress=False)
     np.testing.assert_allclose(again["eval_loss"], found["eval_loss"])
 
 
@@ -81,6 +85,7 @@ def test_compare_cli_trains_rule_random_and_baseline_per_seed(ws, capsys, tmp_pa
     assert main([*args, "--baselines", "reward", "--test-eval", test]) == 0
     out = capsys.readouterr().out
     assert "paired t over seeds" in out and "paired bootstrap over items and seeds" in out
+    assert "The verdict's comparison with random is decided by the paired bootstrap" in out
     assert "Eval loss on fit" in out and "Eval loss on other" in out
     assert "verdict: The rule is not better than chance (permutation p = unmeasured" in out
     runs = pd.read_parquet(ws / "compare.parquet")

@@ -28,9 +28,53 @@ def name_flags(message: str, params: Iterable[Any]) -> str:
     return _PARAMETER.sub(lambda m: flags.get(m[1], m[0]), message)
 
 
+WORKSPACE_ARGUMENT = "WORKSPACE"  # a renamed option whose value is now the first argument
+
+
+def deprecation_note(old: str, new: str) -> str:
+    """The one line on stderr when an old spelling is used: it works for one more release."""
+    now = "the first argument (WORKSPACE)" if new == WORKSPACE_ARGUMENT else new
+    return f"note: {old} is deprecated and goes in the next release; use {now}"
+
+
+def renew_spellings(args: list[str], renamed: dict[str, str]) -> tuple[list[str], list[str]]:
+    """`args` with each old spelling in `renamed` replaced by its new one (an option renamed to
+    WORKSPACE_ARGUMENT has its value moved to the front), and the notes to print."""
+    renewed: list[str] = []
+    front: list[str] = []
+    notes: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            renewed += [token, *tokens]
+            break
+        old, eq, value = token.partition("=") if token.startswith("--") else (token, "", "")
+        new = renamed.get(old)
+        if new is None:
+            renewed.append(token)
+            continue
+        notes.append(deprecation_note(old, new))
+        if new != WORKSPACE_ARGUMENT:
+            renewed.append(f"{new}={value}" if eq else new)
+        else:
+            front.append(value if eq else next(tokens, ""))
+    return front + renewed, notes
+
+
 class FlagNamingCommand(TyperCommand):
     """Library errors name Python parameters; while the command's context is still live (the
-    printer in `main` sees the error after it closed) they are rewritten to its flags."""
+    printer in `main` sees the error after it closed) they are rewritten to its flags.
+
+    `renamed` maps the command's old option spellings to the new ones: they keep working for
+    one release, each with a one-line note on stderr, and are not shown in --help."""
+
+    renamed: dict[str, str] = {}
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args, notes = renew_spellings(args, self.renamed)
+        for note in notes:
+            typer.echo(note, err=True)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -42,10 +86,20 @@ class FlagNamingCommand(TyperCommand):
 
 class CommandLine(typer.Typer):
     """A Typer whose commands name their flags in errors (`FlagNamingCommand`) and take shared
-    option blocks (cli/options.py)."""
+    option blocks (cli/options.py); `renamed` lists a command's deprecated spellings."""
 
-    def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Any:
-        register = super().command(name, cls=cls or FlagNamingCommand, **kwargs)
+    def command(
+        self,
+        name: str | None = None,
+        *,
+        cls: Any = None,
+        renamed: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        cls = cls or FlagNamingCommand
+        if renamed:
+            cls = type(cls.__name__, (cls,), {"renamed": dict(renamed)})
+        register = super().command(name, cls=cls, **kwargs)
         return lambda command: register(expand_blocks(command))
 
 

@@ -45,18 +45,22 @@ def experiment(
     eval_limit: Annotated[
         int | None, typer.Option(help="Use the first N items (by id), as YAML's limit.")
     ] = None,
-    epochs: Annotated[int | None, typer.Option()] = None,
-    lr: Annotated[float | None, typer.Option()] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over each subset.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
     schedule: Annotated[str | None, typer.Option(help="cosine, linear or constant.")] = None,
     warmup: Annotated[float | None, typer.Option(help="Warm-up fraction of steps.")] = None,
     lora: Annotated[bool | None, typer.Option("--lora/--full", help="LoRA or full.")] = None,
-    lora_r: Annotated[int | None, typer.Option()] = None,
-    lora_alpha: Annotated[float | None, typer.Option()] = None,
+    lora_r: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
+    lora_alpha: Annotated[float | None, typer.Option(help="LoRA scaling alpha.")] = None,
     max_length: Annotated[int | None, typer.Option(help="Tokens per example.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Examples per forward pass.")] = None,
     grad_accum: Annotated[int | None, typer.Option(help="Forward passes per step.")] = None,
-    eval_batch_size: Annotated[int | None, typer.Option()] = None,
-    bf16: Annotated[bool | None, typer.Option("--bf16/--fp32")] = None,
+    eval_batch_size: Annotated[
+        int | None, typer.Option(help="Examples per forward pass when evaluating.")
+    ] = None,
+    bf16: Annotated[
+        bool | None, typer.Option("--bf16/--fp32", help="bf16 mixed precision or fp32.")
+    ] = None,
     gradient_checkpointing: Annotated[
         bool | None, typer.Option(help="Recompute activations to save memory.")
     ] = None,

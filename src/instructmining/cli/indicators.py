@@ -34,6 +34,7 @@ DEFAULT_MODELS = ModelFlags(
     lm=DEFAULT_LM,
     reward_model=DEFAULT_REWARD_MODEL,
     unieval_model=DEFAULT_UNIEVAL_MODEL,
+    judge_model=DEFAULT_LM,
     embedder=DEFAULT_EMBEDDER,
     k=default_of(IndicatorsConfig, "k"),
     device="auto",
@@ -73,7 +74,7 @@ def _report(run: IndicatorRun) -> None:
         console.print(note)
 
 
-@app.command("indicators")
+@app.command("indicators", renamed={"--cache": "--cache-dir", "--subsets": "--subsets-file"})
 def indicators(
     pool: Annotated[Path | None, typer.Argument(help="Pool table (pool.parquet).")] = None,
     output: Annotated[
@@ -86,7 +87,6 @@ def indicators(
     reward_format: Annotated[
         str, typer.Option(help="oasst (OpenAssistant RM format), chat (template) or plain.")
     ] = "oasst",
-    judge_model: Annotated[str, typer.Option(help="Instruct LM that rates 1-5.")] = DEFAULT_LM,
     length_tokenizer: Annotated[
         str | None, typer.Option(help="Tokenizer for lengths (default: the --lm's).")
     ] = None,
@@ -101,11 +101,12 @@ def indicators(
         typer.Option(help="Token limit per model input (default: 2048 on a GPU, 1024 on a CPU)."),
     ] = default_of(IndicatorsConfig, "max_length"),
     fp32: Annotated[bool, typer.Option("--fp32", help="No bf16 autocast.")] = False,
-    cache: Annotated[
-        Path | None, typer.Option(help="Cache folder (default: WS/cache beside the output).")
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Indicator cache (default: WS/cache beside the output).")
     ] = None,
     subsets: Annotated[
-        Path | None, typer.Option(help="subsets.parquet: write per-subset means instead.")
+        Path | None,
+        typer.Option("--subsets-file", help="subsets.parquet: write per-subset means instead."),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List indicators and exit.")] = False,
     execution: RunFlags = LOCAL_RUN,
@@ -115,7 +116,6 @@ def indicators(
         **models.as_kwargs(),
         length_tokenizer=length_tokenizer,
         reward_format=reward_format,
-        judge_model=judge_model,
         knn_reference=knn_reference,
         batch_size=batch_size,
         max_length=max_length,
@@ -134,7 +134,7 @@ def indicators(
     ws = Workspace(output.parent)
     with ws.lock():
         run, result = indicators_stage(
-            table, names, options, output, cache or ws.cache, runner, subsets
+            table, names, options, output, cache_dir or ws.cache, runner, subsets
         )
     _report(run)
     typer.echo(

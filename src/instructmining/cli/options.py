@@ -24,11 +24,15 @@ ThreadsOpt = Annotated[int | None, typer.Option(help=THREADS_HELP)]
 
 @dataclasses.dataclass(frozen=True)
 class ModelFlags:
-    """The models that compute indicators; None leaves the choice to the rule or the default."""
+    """The models that compute indicators; None leaves the choice to the rule or the default.
+    Every indicator's model is here, so any indicator can be a selector (`--selector judge`)."""
 
     lm: Annotated[str | None, typer.Option(help="Causal LM for ppl, ifd (and lengths).")] = None
     reward_model: Annotated[str | None, typer.Option(help="Reward model.")] = None
     unieval_model: Annotated[str | None, typer.Option(help="UniEval dialogue T5 model.")] = None
+    judge_model: Annotated[
+        str | None, typer.Option(help="Instruct LM that rates each example 1-5 (judge).")
+    ] = None
     embedder: Annotated[str | None, typer.Option(help="Sentence embedder for knn.")] = None
     k: Annotated[int | None, typer.Option("--k", help="Neighbour rank for knn{k}.")] = None
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None

@@ -115,7 +115,7 @@ def stats(pool: Annotated[Path, typer.Argument(help="A pool table from `pool bui
     console.print(lengths)
 
 
-@app.command("sample")
+@app.command("sample", renamed={"--indicators": "--indicators-file"})
 def sample(
     pool: Annotated[Path, typer.Argument(help="A pool table from `pool build`.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Subsets table to write.")],
@@ -131,7 +131,10 @@ def sample(
     ] = "dirichlet",
     indicators: Annotated[
         Path | None,
-        typer.Option(help="Indicators table (default: indicators.parquet beside the pool)."),
+        typer.Option(
+            "--indicators-file",
+            help="Indicators table (default: indicators.parquet beside the pool).",
+        ),
     ] = None,
     columns: Annotated[
         str | None, typer.Option(help="Comma-separated design columns (default all numeric).")
@@ -169,7 +172,9 @@ def sample(
     refuse_overwrite([output, mixtures_beside(output)], [pool, indicators])
     table = read_pool(pool, required=["id", "source"])
     if not indicators.exists() and (design != "dirichlet" or columns):
-        raise UserError(f"{indicators}: no such file (the {design} design needs indicators)")
+        raise UserError(
+            f"{indicators}: no such file (the {design} design needs indicators: --indicators-file)"
+        )
     indicator_table = read_parquet(indicators, ["id"]) if indicators.exists() else None
     built, mixtures_path = design_stage(
         output,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from instructmining.cli.app import app
+from instructmining.cli.options import ThreadsOpt
 from instructmining.pipeline.config import FitConfig, default_of
 from instructmining.report.console import console, evidence_lines, print_table
 
@@ -60,7 +61,7 @@ def _report(result: FitResult, table_info: dict) -> None:
         console.print(line, soft_wrap=True)
 
 
-@app.command("fit")
+@app.command("fit", renamed={"--jobs": "--threads"})
 def fit(
     workspace: Annotated[Path, typer.Argument(help="Workspace with runs.parquet and indicators.")],
     output: Annotated[
@@ -108,7 +109,7 @@ def fit(
     permutations: Annotated[
         int, typer.Option(help="Shuffles of the losses for the permutation test (0: none).")
     ] = 200,
-    jobs: Annotated[int, typer.Option(help="Threads for the permutation test.")] = 2,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Fit log eval loss on subset-mean indicators and write the rule with its statistics."""
     from instructmining.errors import UserError
@@ -117,6 +118,7 @@ def fit(
     from instructmining.rule.sets_text import sets_text
     from instructmining.rule.targets import parse_weights
     from instructmining.rule.verdict import rule_verdict
+    from instructmining.threads import start_thread_budget
     from instructmining.workspace import Workspace
 
     names = [c.strip() for c in indicators.split(",") if c.strip()] if indicators else None
@@ -125,6 +127,7 @@ def fit(
     ws = Workspace(workspace)
     output = output or ws.rule
     refuse_overwrite([output], workspace_tables(workspace, writes=[ws.rule]))
+    budget = start_thread_budget(threads)  # the permutation test's workers share it
     with ws.lock():
         result, data = fit_stage(
             workspace,
@@ -140,7 +143,7 @@ def fit(
             folds=folds,
             exact=exact,
             permutations=permutations,
-            jobs=jobs,
+            jobs=budget.threads,
         )
     _report(result, data.provenance)
     console.print(sets_text(result.rule.info), highlight=False, markup=False)

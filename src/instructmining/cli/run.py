@@ -22,12 +22,12 @@ def _finish(result, seconds: float) -> None:  # noqa: ANN001 - PipelineResult, i
     typer.echo(final_message(result, seconds))
 
 
-@app.command("run")
+@app.command("run", renamed={"--workspace": "--output"})
 def run(
     config: Annotated[Path, typer.Argument(help="YAML config of the whole loop.")],
-    workspace: Annotated[
+    output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", "--workspace", help="Workspace (default: the config's)."),
+        typer.Option("-o", "--output", help="Workspace folder (default: the config's)."),
     ] = None,
     execution: RunFlags = CONFIGS_RUN,
 ) -> None:
@@ -36,9 +36,9 @@ def run(
     from instructmining.pipeline.run import run_pipeline
 
     start_thread_budget(execution.threads)
-    refuse_overwrite([workspace], [config])
+    refuse_overwrite([output], [config])
     started = time.perf_counter()
-    result = run_pipeline(config, workspace, execution.executor, execution.ray_address)
+    result = run_pipeline(config, output, execution.executor, execution.ray_address)
     _finish(result, time.perf_counter() - started)
 
 

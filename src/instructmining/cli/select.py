@@ -18,6 +18,7 @@ from instructmining.experiments.arguments import (
 )
 from instructmining.pipeline.config import CompareConfig, SearchConfig, SelectConfig, default_of
 from instructmining.report.console import console, print_comparison, print_table
+from instructmining.selection.selectors import SELECTORS
 from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace, selection_beside
 
@@ -31,6 +32,14 @@ EvalOpt = Annotated[
     Path | None,
     typer.Option("--eval", help="Evaluation set (default: the workspace's, experiment.json)."),
 ]
+SELECTOR_HELP = (
+    f"One of {', '.join(SELECTORS)}: the rule's predicted loss, a seeded random draw, the "
+    "rule's best source mixture, or one indicator, best first (lowest ppl; highest of the "
+    "others, ifd >= 1 last; unieval: the mean of its three scores)."
+)
+BASELINES = [name for name in SELECTORS if name not in ("rule", "random")]
+BASELINES_HELP = f"Comma-separated, from {', '.join(BASELINES)} (rule and random always run)."
+RECORDED_TESTS_HELP = TEST_EVAL_HELP + " Default: the test sets the workspace recorded."
 PresetOpt = Annotated[
     str | None, typer.Option("--preset", help="Fine-tuning preset (default: the workspace's).")
 ]
@@ -56,11 +65,6 @@ def _rule_and_options(spec: str | None, models: ModelFlags) -> tuple[Any, Any]:
     return rule_and_options(spec, **models.as_kwargs())
 
 
-def _one_test_eval(item: str | None) -> Path | None:
-    """search reports one test set: NAME=FILE as in `experiment` (the name is not used)."""
-    return None if item is None else next(iter(parse_test_evals([item]).values()))
-
-
 def _warn_if_chance(rule: Any, selector: str, force: bool) -> None:
     from instructmining.rule.verdict import selection_warning
 
@@ -80,9 +84,7 @@ def select(
     rule: RuleOpt = None,
     top: Annotated[int | None, typer.Option("--top", help="Keep the best N.")] = None,
     fraction: Annotated[float | None, typer.Option(help="Keep this share of the pool.")] = None,
-    selector: Annotated[
-        str, typer.Option(help="rule, random, ifd, reward, length, ppl, mtld or knn.")
-    ] = "rule",
+    selector: Annotated[str, typer.Option(help=SELECTOR_HELP)] = "rule",
     seed: Annotated[int, typer.Option(help="Seed of the random selector.")] = 0,
     indicators_file: Annotated[
         Path | None,
@@ -245,7 +247,7 @@ def search(
     ] = default_of(SearchConfig, "trials"),
     time_budget: Annotated[float | None, typer.Option(help="Stop after this many s.")] = None,
     eval_file: EvalOpt = None,
-    test_eval: Annotated[str | None, typer.Option(help=TEST_EVAL_HELP)] = None,
+    test_eval: Annotated[list[str] | None, typer.Option(help=RECORDED_TESTS_HELP)] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     preset: PresetOpt = None,
     models: ModelFlags = RULE_MODELS,
@@ -257,7 +259,8 @@ def search(
     from instructmining.selection import best_trial
     from instructmining.selection.training import search_workspace
 
-    refuse_overwrite([Workspace(workspace).search], [eval_file, test_eval, rule])
+    tests = parse_test_evals(test_eval or [])
+    refuse_overwrite([Workspace(workspace).search], [eval_file, *tests.values(), rule])
 
     runner = executor_from_options(execution.executor, execution.ray_address)
     start_thread_budget(execution.threads)
@@ -270,7 +273,7 @@ def search(
         trials,
         time_budget=time_budget,
         eval_file=eval_file,
-        test_eval=_one_test_eval(test_eval),
+        test_eval=tests or None,
         seed=seed,
         preset_name=preset,
         options=options,
@@ -279,7 +282,8 @@ def search(
     print_table(
         found,
         f"Size search ({len(found)} trials, {found['n'].nunique()} distinct n)",
-        {"eval_loss": ".4f", "holdout_loss": ".4f", "test_loss": ".4f", "seconds": ".0f"},
+        {"eval_loss": ".4f", "holdout_loss": ".4f", "test_loss": ".4f", "seconds": ".0f"}
+        | {c: ".4f" for c in found.columns if c.startswith("test_loss__")},
     )
     best = best_trial(found)
     test = "" if best["test_loss"] != best["test_loss"] else f", test loss {best['test_loss']:.4f}"
@@ -295,14 +299,9 @@ def compare(
     seeds: Annotated[str, typer.Option(help=SEEDS_HELP)] = default_of(
         CompareConfig, "seeds"
     ),  # click passes it on as text, a count
-    baselines: Annotated[
-        str, typer.Option(help="Comma-separated: mixture, ifd, reward, length, ppl, mtld, knn.")
-    ] = "",
+    baselines: Annotated[str, typer.Option(help=BASELINES_HELP)] = "",
     eval_file: EvalOpt = None,
-    test_eval: Annotated[
-        list[str] | None,
-        typer.Option(help="Test set NAME=FILE, repeatable (default: the workspace's)."),
-    ] = None,
+    test_eval: Annotated[list[str] | None, typer.Option(help=RECORDED_TESTS_HELP)] = None,
     preset: PresetOpt = None,
     models: ModelFlags = RULE_MODELS,
     execution: RunFlags = LOCAL_RUN,

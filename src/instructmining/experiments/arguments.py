@@ -7,7 +7,9 @@ from pathlib import Path
 from instructmining.errors import UserError, param
 
 SEEDS_HELP = "A count N (seeds 0..N-1) or a list such as 0,1,2 (one seed: 7,)."
-TEST_EVAL_HELP = "Extra evaluation set NAME=FILE, reported, not optimised (test_loss__NAME)."
+TEST_EVAL_HELP = (
+    "Extra evaluation set NAME=FILE, repeatable; reported, not optimised (test_loss__NAME)."
+)
 
 
 def parse_seeds(text: str | int) -> list[int]:

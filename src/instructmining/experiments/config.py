@@ -2,9 +2,9 @@
 
 `cpu-small` is sized from our CPU measurements (docs/findings.md): with 1 epoch at
 lr 3e-4 the pilot's subsets did not differ by more than seed noise; 1 epoch at lr 1e-3 spread
-five 200-example subsets of the demo pool with sd 0.029 against a seed noise of 0.003 (README),
-at half the cost of the pilot's 2 epochs. `paper` follows the InstructMining/Alpaca recipe for
-GPU machines.
+five 200-example subsets of the demo pool with sd 0.029 against a seed noise of 0.003
+(docs/presets.md), at half the cost of the pilot's 2 epochs. `paper` follows the
+InstructMining/Alpaca recipe for GPU machines.
 """
 
 from __future__ import annotations

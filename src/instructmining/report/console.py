@@ -42,7 +42,9 @@ def print_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None = N
 
 
 def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
-    """One table per evaluation set, both intervals of each difference named."""
+    """One table per evaluation set, both intervals of each difference named, and which of
+    them decides the verdict."""
+    from instructmining.rule.verdict import DECIDING_INTERVAL
     from instructmining.selection.compare import BOOT_METHOD
 
     columns = ["selector", "runs", "mean", "sd", "diff", "diff_low", "diff_high", "p"]
@@ -50,7 +52,7 @@ def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
     console.print(
         f"{n} examples per selection, {seeds} seeds; diff = rule - selector (negative favours "
         f"the rule); diff_low/diff_high: 95% CI, paired t over seeds; boot_low/boot_high: 95% "
-        f"CI, {BOOT_METHOD}",
+        f"CI, {BOOT_METHOD}. {DECIDING_INTERVAL}",
         soft_wrap=True,
     )
     if "eval_set" not in summary.columns:

@@ -24,6 +24,7 @@ nav ol { columns: 2; margin: 8px 0 0; padding-left: 22px; }
 a { color: #1f5fbf; }
 .meta { color: #5c6670; margin: 0; }
 .note { background: #fff7e0; border-left: 4px solid #e0a800; padding: 8px 12px; margin: 8px 0; }
+.explain { color: #555; font-size: 0.9em; margin: 4px 0 12px; }
 .problem { background: #fde8e8; border-left-color: #c62828; }
 img { max-width: 100%; height: auto; display: block; margin: 10px 0; }
 table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13.5px; }

@@ -63,7 +63,8 @@ class FitTable:
 
 
 _RUN_KEY = ["subset_id", "seed", "eval_loss"]
-# A runs table needs only these; runs from another trainer may leave out the rest (README).
+# A runs table needs only these; runs from another trainer may leave out the rest
+# (docs/data-formats.md).
 RUNS_REQUIRED = ("subset_id", "eval_loss")
 
 

@@ -32,7 +32,15 @@ def _label(eval_set: str) -> str:
     return _LABELS.get(eval_set, f"{eval_set}" if eval_set != "test" else "the test set")
 
 
+DECIDING_INTERVAL = (
+    "The verdict's comparison with random is decided by the paired bootstrap interval over "
+    "items and seeds; the paired t interval over seeds decides only where no bootstrap could "
+    "be made (no per-item losses)."
+)
+
+
 def _interval(row: Mapping[str, Any]) -> tuple[float, float, str] | None:
+    """The interval that decides (DECIDING_INTERVAL): the bootstrap, else the t over seeds."""
     if _ok(row.get("boot_low")) and _ok(row.get("boot_high")):
         return row["boot_low"], row["boot_high"], "items and seeds"
     if _ok(row.get("diff_low")) and _ok(row.get("diff_high")):
@@ -40,25 +48,31 @@ def _interval(row: Mapping[str, Any]) -> tuple[float, float, str] | None:
     return None
 
 
+def random_outcomes(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """(evaluation set, "beats" | "is worse than" | "does not differ from", interval) of the
+    rule's top n against random on each non-fit evaluation set (the fit set only when there is
+    no other), by the deciding interval."""
+    vs_random = [r for r in rows if r.get("selector") == "random" and _ok(r.get("diff"))]
+    others = [r for r in vs_random if r.get("eval_set", FIT_SET) != FIT_SET]
+    found = []
+    for row in others or vs_random:
+        interval = _interval(row)
+        if interval is None:
+            continue
+        low, high, noise = interval
+        ci = f"{row['diff']:+.4f}, 95% CI {low:+.4f} to {high:+.4f} over {noise}"
+        outcome = "beats" if high < 0 else "is worse than" if low > 0 else "does not differ from"
+        found.append((str(row.get("eval_set", FIT_SET)), outcome, ci))
+    return found
+
+
 def _against_random(rows: list[Mapping[str, Any]]) -> str | None:
     """'on X its top n beats random by D (95% CI ...)' for each non-fit evaluation set (the fit
     set only when there is no other)."""
-    vs_random = [r for r in rows if r.get("selector") == "random" and _ok(r.get("diff"))]
-    others = [r for r in vs_random if r.get("eval_set", FIT_SET) != FIT_SET]
-    parts = []
-    for row in others or vs_random:
-        found = _interval(row)
-        if found is None:
-            continue
-        low, high, noise = found
-        ci = f"{row['diff']:+.4f}, 95% CI {low:+.4f} to {high:+.4f} over {noise}"
-        where = _label(str(row.get("eval_set", FIT_SET)))
-        if high < 0:
-            parts.append(f"on {where} its top n beats random ({ci})")
-        elif low > 0:
-            parts.append(f"on {where} its top n is worse than random ({ci})")
-        else:
-            parts.append(f"on {where} its top n does not differ from random ({ci})")
+    parts = [
+        f"on {_label(where)} its top n {outcome} random ({ci})"
+        for where, outcome, ci in random_outcomes(rows)
+    ]
     return "; ".join(parts) if parts else None
 
 

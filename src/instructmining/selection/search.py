@@ -34,8 +34,8 @@ def search_size(
     progress: bool = True,
     on_trial: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
-    """Minimise `objective(n)` (eval loss, or a dict with eval_loss and optional holdout_loss
-    and test_loss, reported, never optimised)
+    """Minimise `objective(n)` (eval loss, or a dict with eval_loss and optional holdout_loss,
+    test_loss and test_loss__NAME, reported, never optimised)
     over integers in [n_min, n_max]; one row per trial, in order. `on_trial` receives the
     trials so far after each one (to save them as they come)."""
     if n_min < 1 or n_max <= n_min:
@@ -75,10 +75,11 @@ def search_size(
                 "test_loss": float(found.get("test_loss", math.nan)),
                 "seconds": 0.0 if cached else time.perf_counter() - started,
                 "cached": cached,
+                **{k: float(v) for k, v in found.items() if k.startswith("test_loss__")},
             }
         )
         if on_trial is not None:
-            on_trial(pd.DataFrame(rows, columns=SEARCH_COLUMNS))
+            on_trial(_trials_table(rows))
         if bar is not None:
             best = min(r["eval_loss"] for r in rows)
             bar.update(
@@ -112,7 +113,14 @@ def search_size(
         finally:
             if bar is not None:
                 bar.stop()
-    return pd.DataFrame(rows, columns=SEARCH_COLUMNS)
+    return _trials_table(rows)
+
+
+def _trials_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The trials in SEARCH_COLUMNS, then a test_loss__NAME column per test set (with two or
+    more sets; with one, test_loss is that set's)."""
+    extra = sorted({k for row in rows for k in row if k.startswith("test_loss__")})
+    return pd.DataFrame(rows, columns=SEARCH_COLUMNS + extra)
 
 
 def best_trial(trials: pd.DataFrame) -> pd.Series:

@@ -17,6 +17,10 @@ treat them alike. Directions of the single-indicator baselines, and why:
 - `mtld`: higher is better: more lexically diverse responses (McCarthy & Jarvis 2010).
 - `knn`: higher is better: a larger distance to the k nearest neighbours marks a rarer example
   (the v1 rule gives Knn6 a negative weight on loss).
+- `judge`: higher is better: the instruct LM's expected 1-5 rating of the response (AlpaGasus,
+  Chen et al. 2024, keeps the examples its judge rates highest).
+- `unieval`: higher is better: the mean of UniEval's naturalness, coherence and
+  understandability, each P(Yes) (UniEval's own overall score is that mean; Zhong et al. 2022).
 - `random`: a seeded uniform draw.
 - `mixture`: examples drawn (seeded) in the source shares the fitted mixture rule predicts best
   (RegMix): asks whether the indicators add anything beyond the choice of sources.
@@ -31,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from instructmining.errors import UserError, param
+from instructmining.indicators.unieval import DIMENSIONS as UNIEVAL_COLUMNS
 from instructmining.rule.model import Rule
 
 
@@ -87,6 +92,22 @@ class IndicatorSelector(Selector):
 
 
 @dataclass
+class MeanSelector(Selector):
+    """Top examples by the mean of several indicator columns (UniEval's overall score)."""
+
+    name: str
+    parts: tuple[str, ...]
+    higher_is_better: bool
+
+    def columns(self) -> list[str]:
+        return list(self.parts)
+
+    def score(self, table: pd.DataFrame, seed: int = 0) -> np.ndarray:
+        values = table[list(self.parts)].to_numpy(dtype=float).mean(axis=1)  # NaN ranks last
+        return -values if self.higher_is_better else values
+
+
+@dataclass
 class MixtureSelector(Selector):
     """A seeded draw whose top n follows the predicted best source mixture at every n."""
 
@@ -108,6 +129,8 @@ BASELINES = {
     "ppl": lambda k: IndicatorSelector("ppl", "ppl", False),
     "mtld": lambda k: IndicatorSelector("mtld", "mtld", True),
     "knn": lambda k: IndicatorSelector("knn", f"knn{k}", True),
+    "judge": lambda k: IndicatorSelector("judge", "judge", True),
+    "unieval": lambda k: MeanSelector("unieval", tuple(UNIEVAL_COLUMNS), True),
 }
 SELECTORS = ("rule", "random", "mixture", *BASELINES)
 

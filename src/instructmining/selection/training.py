@@ -153,15 +153,17 @@ def search_objective(
     eval_file: Path,
     config: Any,
     seed: int = 0,
-    test_eval: Path | None = None,
+    test_eval: Path | dict[str, Path] | None = None,
     progress: bool = True,
     executor: Any = None,
     holdout: Path | None = None,
 ) -> Objective:
     """Eval loss after fine-tuning on the top n of `ranked` (and the losses on the held-out
-    items and on `test_eval`, which the search reports but does not optimise)."""
+    items and on each test set, which the search reports but does not optimise: test_loss is
+    the first set's, test_loss__NAME each set's)."""
     runs_path = Workspace.of(workspace).search_runs
-    given = {TEST_EVAL: test_eval, HOLDOUT: holdout}
+    tests = named_test_sets(test_eval)
+    given = {**tests, HOLDOUT: holdout}
     test_evals = {name: path for name, path in given.items() if path is not None} or None
 
     def objective(n: int) -> dict[str, float]:
@@ -170,13 +172,22 @@ def search_objective(
         found = train_jobs(
             workspace, [job], eval_file, config, runs_path, test_evals, progress, executor
         )[0]
+        losses = {f"test_loss__{name}": found.get(f"test_loss__{name}", math.nan) for name in tests}
         return {
             "eval_loss": found["eval_loss"],
-            "test_loss": found.get(f"test_loss__{TEST_EVAL}", math.nan),
+            "test_loss": next(iter(losses.values()), math.nan),
             "holdout_loss": found.get(f"test_loss__{HOLDOUT}", math.nan),
+            **(losses if len(losses) > 1 else {}),
         }
 
     return objective
+
+
+def named_test_sets(test_eval: Path | dict[str, Path] | None) -> dict[str, Path]:
+    """Test sets by name: one file is named `test`, as `search` has always reported it."""
+    if test_eval is None:
+        return {}
+    return dict(test_eval) if isinstance(test_eval, dict) else {TEST_EVAL: Path(test_eval)}
 
 
 def compare_evaluator(
@@ -228,7 +239,7 @@ def search_stage(
     trials: int,
     time_budget: float | None = None,
     eval_file: Path | None = None,
-    test_eval: Path | None = None,
+    test_eval: Path | dict[str, Path] | None = None,
     seed: int = 0,
     preset_name: str | None = None,
     options: Any = None,
@@ -238,10 +249,12 @@ def search_stage(
     """BlendSearch over n on the workspace pool; trials saved to search.parquet as they finish.
     The caller holds the workspace lock (`search_workspace` and the pipeline do).
 
-    `test_eval` (default: the workspace's recorded test set) is reported for every trial, not
-    optimised: the search's own eval loss is optimistic for the n it picks."""
-    if test_eval is not None and not Path(test_eval).is_file():
-        raise UserError(f"{test_eval}: no such evaluation file")
+    `test_eval` (a file, or files by name; default: the workspace's recorded test set) is
+    reported for every trial, not optimised: the search's own eval loss is optimistic for the n
+    it picks."""
+    for path in named_test_sets(test_eval).values():
+        if not Path(path).is_file():
+            raise UserError(f"{path}: no such evaluation file")
     pool, indicators = _pool_and_indicators(ws)
     n_max = len(pool) if n_max is None else n_max
     if n_max > len(pool):

@@ -11,6 +11,7 @@ from instructmining.report.sections.eval_sets import render_eval_sets
 from instructmining.report.sections.examples import render_examples
 from instructmining.report.sections.fit import render_fit
 from instructmining.report.sections.indicators import render_correlations, render_distributions
+from instructmining.report.sections.next_step import render_next_step
 from instructmining.report.sections.refine import render_refine
 from instructmining.report.sections.runs import render_runs
 from instructmining.report.sections.search import render_search
@@ -40,4 +41,5 @@ SECTIONS: list[Section] = [
     Section("search", "Loss vs n (BlendSearch)", render_search),
     Section("compare", "Selected vs random and baselines", render_compare),
     Section("examples", "Top- and bottom-ranked examples", render_examples),
+    Section("next-step", "Next step", render_next_step),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from instructmining.report.explain import explain
 from instructmining.report.figures import color_for, data_uri, new_figure, style_axes
 from instructmining.report.html import esc, fmt, image, note, table
 from instructmining.report.tables import ReportInputs
@@ -25,6 +26,8 @@ def render_coefficients(inputs: ReportInputs) -> str:
     )
     if rule.coefficients:
         text += _table(rule.indicators, rule.coefficients)
+    if rule.coefficients or rule.ols_coefficients:
+        text += explain("SE", "p", "VIF", "standardised")
     if rule.ols_coefficients:
         text += "<h3>Least-squares fit on the same indicators</h3>" + _table(
             rule.indicators, rule.ols_coefficients
@@ -101,6 +104,7 @@ def render_ablation(inputs: ReportInputs) -> str:
         text += "<h3>Indicator sets</h3>" + _records_table(
             rule.ablation, ["set", "indicators", "r2", "adj_r2", "cv_r2"]
         )
+        text += explain("R²", "adjusted R²", "CV R²")
     else:
         text += note("rule.json has no ablation table: refit with <code>instructmining fit</code>")
     if rule.combinations:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from instructmining.report.explain import explain
 from instructmining.report.figures import color_for, data_uri, new_figure, style_axes
 from instructmining.report.html import esc, fmt, image, note, table
 from instructmining.report.stats import mean_ci
@@ -68,6 +69,7 @@ def render_compare(inputs: ReportInputs) -> str:
         text += f"<h3>{esc(metric)}</h3>" + table(
             rows, ["selector", "n", "runs", "mean", "sd", "95% CI low", "95% CI high"]
         )
+        text += explain("Student t CI")
         diffs = differences(compare, metric)
         if diffs:
             columns = ["selector", "n", "diff", "diff_low", "diff_high", "p", "method"]
@@ -75,6 +77,7 @@ def render_compare(inputs: ReportInputs) -> str:
                 [[d[c] for c in columns] for d in diffs],
                 ["selector", "n", "mean − random", "95% CI low", "95% CI high", "p", "method"],
             )
+            text += explain("paired t", "p of a difference")
     if RANDOM not in set(compare["selector"]):
         text += note("no random selector in compare.parquet: no difference to random")
     return text + image(data_uri(_plot(compare)), "loss per selector with 95% CI")

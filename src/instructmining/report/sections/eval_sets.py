@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from instructmining.report.explain import explain
 from instructmining.report.figures import data_uri, new_figure
 from instructmining.report.html import esc, fmt, image, note, table
 from instructmining.report.stats import ok_runs
@@ -43,6 +44,7 @@ def render_eval_sets(inputs: ReportInputs) -> str:
             "fitted on each target (rows) and each set's measured loss (columns): the diagonal "
             "is how well a rule predicts its own set, the rest how well it travels.</p>"
             + _matrix_table(matrix, "fitted on")
+            + explain("CV Spearman")
             + image(data_uri(_heatmap(matrix, "measured on", "fitted on")), "transfer matrix")
         )
     return text + _sources(raw.get("source_view"), raw.get("rule_mixtures"))
@@ -60,6 +62,7 @@ def _agreement(agreement: list[dict[str, Any]], view: list[dict] | None) -> str:
         "losses on two sets, with a 95% bootstrap interval over subsets. Below zero, the sets "
         "disagree about which data is good.</p>"
         + table(rows, ["set", "set", "Spearman", "95% CI low", "95% CI high", "subsets"])
+        + explain("Spearman", "bootstrap over subsets")
         + sentences
         + image(data_uri(_heatmap(matrix, "", "")), "agreement matrix")
     )

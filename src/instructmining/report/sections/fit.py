@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from instructmining.report.explain import explain
 from instructmining.report.figures import color_for, data_uri, new_figure, style_axes
 from instructmining.report.html import esc, facts, fmt, image, note
 from instructmining.report.rule_view import RuleView
@@ -65,6 +66,7 @@ def render_fit(inputs: ReportInputs) -> str:
         f"({len(common)} subsets). "
         f"R² of these points: {fmt(r2, 3)}.</p>"
         + (facts(stats, grid=True) if stats else "")
+        + explain("R²", "adjusted R²", "CV R²")
         + image(data_uri(_scatter(predicted, measured, r2, target.symbol)), "predicted vs measured")
     )
 

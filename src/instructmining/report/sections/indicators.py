@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from instructmining.report.explain import explain
 from instructmining.report.figures import color_for, data_uri, new_figure, style_axes
 from instructmining.report.html import image, note, table
 from instructmining.report.tables import ReportInputs
@@ -107,7 +108,7 @@ def render_correlations(inputs: ReportInputs) -> str:
         f"<p>Spearman rank correlation over {len(indicators)} examples. Pairs with "
         f"|ρ| ≥ {HIGH_CORRELATION} carry nearly the same information; a rule using both has "
         "unstable coefficients (see the VIF column below).</p>"
-    )
+    ) + explain("Spearman")
     if pairs:
         text += table([[a, b, r] for a, b, r in pairs], ["indicator", "indicator", "ρ"])
     return text + image(data_uri(_heatmap(corr)), "Spearman correlation heatmap of indicators")

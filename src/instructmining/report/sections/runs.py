@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from instructmining.outcomes import BASELINE, seed_noise
+from instructmining.report.explain import explain
 from instructmining.report.figures import data_uri, new_figure, style_axes
 from instructmining.report.html import esc, facts, fmt, image, note
 from instructmining.report.stats import ok_runs
@@ -57,7 +58,7 @@ def render_runs(inputs: ReportInputs) -> str:
     for name, column in (("configurations", "config_hash"), ("evaluation sets", "eval_hash")):
         if column in ok and ok[column].nunique() > 1:
             items.append((name, f"{ok[column].nunique()} different ({esc(column)}): pooled here"))
-    text = facts(items)
+    text = facts(items) + explain("subset spread", "seed noise")
     if np.isfinite(noise) and np.isfinite(spread):
         ratio = spread / noise if noise > 0 else float("inf")
         verdict = (

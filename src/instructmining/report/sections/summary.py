@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from instructmining.outcomes import BASELINE
+from instructmining.report.explain import explain
 from instructmining.report.html import esc, facts, fmt
 from instructmining.report.sections.compare import differences, rule_selector
 from instructmining.report.sections.fit import formula
@@ -14,6 +15,7 @@ from instructmining.report.sections.search import best_trial
 from instructmining.report.stats import ok_runs
 from instructmining.report.tables import TABLES, ReportInputs
 from instructmining.rule.targets import Target
+from instructmining.workspace import Workspace
 
 
 def render_summary(inputs: ReportInputs) -> str:
@@ -27,6 +29,9 @@ def render_summary(inputs: ReportInputs) -> str:
         items.append(("indicators", esc(", ".join(indicator_columns(t["indicators"])))))
     if "subsets" in t:
         items.append(("subsets", f"{t['subsets']['subset_id'].nunique()}"))
+    design = _design(inputs)
+    if design:
+        items.append(("design", design))
     if "runs" in t:
         ok = ok_runs(t["runs"])
         tuned = ok[ok["subset_id"] != BASELINE]
@@ -81,4 +86,28 @@ def render_summary(inputs: ReportInputs) -> str:
     ]
     if todo:
         items.append(("not computed yet", "; ".join(todo)))
-    return facts(items)
+    terms = ["D-efficiency"] if design else []
+    terms += [
+        k for k in ("R²", "CV R²") if inputs.rule is not None and _STATS[k] in inputs.rule.stats
+    ]
+    return facts(items) + (explain(*terms) if terms else "")
+
+
+_STATS = {"R²": "r2", "CV R²": "cv_r2"}
+
+
+def _design(inputs: ReportInputs) -> str | None:
+    """The subsets' design and its D-efficiency beside a Dirichlet design's of the same size."""
+    from instructmining.sampling.designs import read_design_info
+
+    path = Workspace.of(inputs.root).mixtures
+    try:
+        info = read_design_info(path) if path.exists() else None
+    except (OSError, ValueError):
+        return None
+    figures = (info or {}).get("figures") or {}
+    if "d_efficiency" not in figures:
+        return None
+    reference = (info.get("dirichlet") or {}).get("d_efficiency")
+    beside = f" (a Dirichlet design of the same size: {fmt(reference, 3)})" if reference else ""
+    return f"{esc(info.get('design', ''))}, D-efficiency {fmt(figures['d_efficiency'], 3)}{beside}"

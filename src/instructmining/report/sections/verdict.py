@@ -2,7 +2,8 @@
 
 Permutation p, CV R² and CV Spearman of the rule, the mixture baseline, the held-out split, the
 contamination check and, per evaluation set, the rule's difference to each selector with both
-intervals (paired t over seeds; paired bootstrap over items and seeds).
+intervals (paired t over seeds; paired bootstrap over items and seeds), each statistic with a
+sentence on what it means and a sentence on which interval decides.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import json
 
 import pandas as pd
 
+from instructmining.report.explain import explain
 from instructmining.report.html import esc, facts, fmt, table
 from instructmining.report.tables import ReportInputs
 from instructmining.storage import read_parquet
 from instructmining.workspace import Workspace
+
+_KEYS = {"permutation p": "permutation_p", "CV R²": "cv_r2", "CV Spearman": "cv_spearman"}
 
 
 def _json(path) -> dict:  # noqa: ANN001 - a Path
@@ -24,17 +28,18 @@ def _json(path) -> dict:  # noqa: ANN001 - a Path
         return {}
 
 
-def _summary(inputs: ReportInputs) -> pd.DataFrame | None:
+def compare_summary(inputs: ReportInputs) -> pd.DataFrame | None:
+    """compare_summary.parquet: the rule against each selector with both intervals."""
     path = Workspace.of(inputs.root).compare_summary
     return read_parquet(path) if path.exists() else None
 
 
 def render_verdict(inputs: ReportInputs) -> str:
-    from instructmining.rule.verdict import rule_verdict  # the rule package loads statsmodels
+    from instructmining.rule.verdict import DECIDING_INTERVAL, rule_verdict  # loads statsmodels
 
     if inputs.rule is None:
         return "<p>No rule fitted yet (<code>instructmining fit</code>): no verdict.</p>"
-    summary = _summary(inputs)
+    summary = compare_summary(inputs)
     intervals = summary.to_dict("records") if summary is not None else None
     text = f"<p><strong>{esc(rule_verdict(inputs.rule.raw, intervals))}</strong></p>"
     fit = inputs.rule.stats
@@ -70,6 +75,9 @@ def render_verdict(inputs: ReportInputs) -> str:
             )
         )
     text += facts(items)
+    text += explain(
+        *(t for t in ("permutation p", "CV R²", "CV Spearman") if fit.get(_KEYS[t]) is not None)
+    )
     if summary is not None and "diff" in summary:
         rows = summary.dropna(subset=["diff"])
         columns = ["eval_set", "selector", "diff", "diff_low", "diff_high"]
@@ -82,4 +90,5 @@ def render_verdict(inputs: ReportInputs) -> str:
                 : len(columns) - 5
             ],
         )
-    return text
+        text += explain("paired t", "paired bootstrap")
+    return text + f"<p>{esc(DECIDING_INTERVAL)}</p>"
