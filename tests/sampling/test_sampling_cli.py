@@ -153,7 +153,7 @@ def test_sample_selections_bad_input_is_one_line_and_writes_nothing(tmp_path, cl
         (("--size", 8, "--columns", "x1,zz"), "error: indicator column(s) zz not in"),
         (("--size", 500), "error: subset size 500 is larger than the 240 examples"),
         (
-            ("--size", 12, "--indicators", tmp_path / "few.parquet"),
+            ("--size", 12, "--indicators-file", tmp_path / "few.parquet"),
             "error: subset size 12 is larger than the 10 examples with a value for every",
         ),
         (("--size", 8, "--random-share", 0), "error: --random-share must be above 0 and below 1"),
