@@ -107,10 +107,12 @@ def select(
         bool, typer.Option("--force", help="No warning for a rule not better than chance.")
     ] = False,
 ) -> None:
-    """Score every pool example and keep the top N (lowest predicted log loss first).
+    """Score every pool example and keep the top N (lowest score first).
 
-    Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
-    pool example's score and rank)."""
+    Writes OUTPUT (each record with its score, rank and the indicator values that ranked it)
+    and OUTPUT-STEM.scores.parquet (every pool example's; the models in its metadata). The
+    score is the rule's predicted log loss, or the baseline's indicator signed so that lower
+    ranks higher (-ifd, -reward, ppl); examples with no finite score rank last, score null."""
     from instructmining.data.export import check_output_format, check_push_target
     from instructmining.indicators.output import read_indicators
     from instructmining.paths import refuse_overwrite
@@ -125,6 +127,7 @@ def select(
     from instructmining.selection.select import (
         default_indicators,
         indicator_options,
+        non_finite_note,
         selection_cache,
     )
 
@@ -155,6 +158,9 @@ def select(
     folder = Workspace(output.parent)
     lock = folder.lock(target=output, tidy=not folder.pool.exists())
     selected, table_path = select_stage(pool, ranked, n, output, output_format, lock)
+    note = non_finite_note(ranked, selected)
+    if note:
+        console.print(note, highlight=False)
     print_table(
         source_counts(pool, selected),
         f"Selected {len(selected)} of {len(pool)} by {selector}",
@@ -162,7 +168,10 @@ def select(
     )
     if selector == "rule" and loaded is not None:
         console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
-    console.print(f"wrote {output} ({output_format}, with score and rank) and {table_path}")
+    console.print(
+        f"wrote {output} ({output_format}, with score, rank and indicator values; see "
+        f"docs/selection-output.md) and {table_path}"
+    )
     if push_to_hub:
         from instructmining.data.export import push_to_hub as push
 

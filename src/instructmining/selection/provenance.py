@@ -8,6 +8,7 @@ that computes a column with another model uses a substitute; it is said plainly 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pandas as pd
@@ -132,9 +133,19 @@ def unavailable_models(columns: list[str], options: Any) -> list[str]:
 
 
 def metadata(ranked: pd.DataFrame) -> dict[bytes, bytes]:
-    """Parquet schema metadata holding what `score_pool` recorded in `ranked.attrs`."""
-    return (
-        {METADATA_KEY: json.dumps(ranked.attrs, default=str).encode("utf-8")}
-        if ranked.attrs
-        else {}
-    )
+    """Parquet schema metadata holding what `score_pool` recorded in `ranked.attrs`, as strict
+    JSON (a non-finite number is null)."""
+    if not ranked.attrs:
+        return {}
+    return {METADATA_KEY: json.dumps(_finite(ranked.attrs), default=str, allow_nan=False).encode()}
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float, however deeply nested, replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
