@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from instructmining.indicators.output import read_indicators, write_indicators
 from instructmining.indicators.options import IndicatorOptions
+from instructmining.indicators.output import read_indicators, write_indicators
 from instructmining.selection import score_pool, select_top, write_selection
 from instructmining.selection.provenance import METADATA_KEY
 
