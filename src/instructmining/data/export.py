@@ -1,7 +1,9 @@
 """Selected examples in the layouts fine-tuning tools read: Alpaca, chat messages, ShareGPT.
 
 TRL's SFTTrainer and `tokenizer.apply_chat_template` read `messages`; LLaMA-Factory and axolotl
-read all three. Every record keeps its id, source, the score and rank it was selected by and
+read all three. A conversation kept whole (`pool build --all-turns`) is written turn by turn in
+`messages` and `sharegpt`; `alpaca` is flat, so it gets the last exchange with the earlier turns
+as a transcript in `input` (docs/conversations.md). Every record keeps its id, source, the score and rank it was selected by and
 the indicator values behind them (docs/selection-output.md).
 """
 
@@ -21,8 +23,14 @@ _SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
 def _turns(row: dict[str, Any]) -> list[dict[str, str]]:
+    """The example's chat messages: a conversation kept whole as it was read, every turn in
+    order; a single exchange as system (if any), user and assistant."""
+    from instructmining.data.example import conversation
     from instructmining.indicators.texts import messages, user_text
 
+    kept = conversation(row)
+    if kept is not None:
+        return kept
     return messages(row["system"], user_text(row["instruction"], row["input"]), row["output"])
 
 

@@ -8,7 +8,6 @@ that computes a column with another model uses a substitute; it is said plainly 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import pandas as pd
@@ -16,6 +15,7 @@ import pandas as pd
 from instructmining.errors import UserError, param
 from instructmining.models.bundled import HUB_ALIASES
 from instructmining.rule.model import Rule
+from instructmining.storage import finite_json
 
 # indicator family -> (IndicatorOptions field naming its model, the CLI flag that sets it, role)
 MODEL_FLAGS = {
@@ -137,15 +137,6 @@ def metadata(ranked: pd.DataFrame) -> dict[bytes, bytes]:
     JSON (a non-finite number is null)."""
     if not ranked.attrs:
         return {}
-    return {METADATA_KEY: json.dumps(_finite(ranked.attrs), default=str, allow_nan=False).encode()}
-
-
-def _finite(value: Any) -> Any:
-    """`value` with every NaN or infinite float, however deeply nested, replaced by None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+    return {
+        METADATA_KEY: json.dumps(finite_json(ranked.attrs), default=str, allow_nan=False).encode()
+    }

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from instructmining.data.example import POOL_COLUMNS
+from instructmining.data.example import STORED_COLUMNS
 from instructmining.errors import UserError, param
 from instructmining.rule.model import Rule, load_rule
 from instructmining.selection.provenance import (
@@ -30,7 +30,7 @@ from instructmining.selection.selectors import Selector, get_selector
 from instructmining.storage import atomic_path
 from instructmining.workspace import Workspace, selection_beside
 
-RECORD_COLUMNS = POOL_COLUMNS  # a selection holds the pool's records
+RECORD_COLUMNS = STORED_COLUMNS  # a selection holds the pool's records (messages if kept)
 
 
 # Which IndicatorOptions field names the model (or tokenizer) an indicator uses.
@@ -257,7 +257,8 @@ def select_top(pool: pd.DataFrame, ranked: pd.DataFrame, n: int) -> pd.DataFrame
         raise UserError(
             f"only {n - unscored} examples have a score; lower n or compute the missing indicators"
         )
-    return keep.merge(pool.drop_duplicates("id"), on="id", how="left")[RECORD_COLUMNS]
+    records = keep.merge(pool.drop_duplicates("id"), on="id", how="left")
+    return records[[c for c in RECORD_COLUMNS if c in records.columns]]
 
 
 def write_selection(

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from instructmining.data.example import POOL_COLUMNS
+from instructmining.data.example import MESSAGES, POOL_COLUMNS, conversation
 from instructmining.data.formats.base import Draft, RecordFormat, text
 from instructmining.data.formats.registry import register
+from instructmining.data.problems import RecordProblem
 
 
 @register
@@ -30,5 +31,17 @@ class PoolTable(RecordFormat):
                 input=text(record, "input", required=False),
                 system=text(record, "system", required=False),
                 source=text(record, "source", required=False) or None,
+                messages=_messages(record),
             )
         ]
+
+
+def _messages(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A kept conversation's turns (the `messages` JSON text), so merged pools keep them."""
+    try:
+        kept = conversation({MESSAGES: text(record, MESSAGES, required=False)})
+        return tuple((m["role"], m["content"]) for m in kept or ())
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RecordProblem(
+            "wrong type", "field 'messages' should be JSON text of [{role, content}, ...]"
+        ) from exc
