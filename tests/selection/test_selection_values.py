@@ -86,6 +86,7 @@ def test_the_score_table_names_the_model_of_each_column(tmp_path):
         "model": recorded,
         "version": indicators.attrs["definitions"]["output_len"]["version"],
         "values_from": str(path),
+        "scores": "last response",
     }
     records = [_strict(line) for line in out.read_text().splitlines()]
     assert [r["indicators"] for r in records] == [{"output_len": 4.0}, {"output_len": 3.0}]

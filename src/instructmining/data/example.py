@@ -61,7 +61,9 @@ class Example:
         instruction, input, output = (normalise_text(t) for t in (instruction, input, output))
         turns = [{"role": role, "content": normalise_text(text)} for role, text in messages]
         return cls(
-            id=hash_object({"messages": turns}) if turns else example_id(instruction, input, output),
+            id=hash_object({"messages": turns})
+            if turns
+            else example_id(instruction, input, output),
             source=source,
             instruction=instruction,
             input=input,

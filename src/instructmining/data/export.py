@@ -3,8 +3,9 @@
 TRL's SFTTrainer and `tokenizer.apply_chat_template` read `messages`; LLaMA-Factory and axolotl
 read all three. A conversation kept whole (`pool build --all-turns`) is written turn by turn in
 `messages` and `sharegpt`; `alpaca` is flat, so it gets the last exchange with the earlier turns
-as a transcript in `input` (docs/conversations.md). Every record keeps its id, source, the score and rank it was selected by and
-the indicator values behind them (docs/selection-output.md).
+as a transcript in `input` (docs/conversations.md). Every record keeps its id, source, the
+score and rank it was selected by and the indicator values behind them
+(docs/selection-output.md).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from instructmining.models.loader import cache_root
 from instructmining.outcomes import with_text_ids
 from instructmining.progress import progress_bar
 
-TEXT_COLUMNS = ("instruction", "input", "output", "system")
+TEXT_COLUMNS = ("instruction", "input", "output", "system", "messages")  # messages: kept whole
 
 
 def default_cache_dir() -> Path:

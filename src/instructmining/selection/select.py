@@ -185,24 +185,30 @@ def _provenance(
                 f"{what} needs models that cannot be loaded here: {'; '.join(lacking)}; "
                 f"or give precomputed values with {param('indicators_file')}"
             )
+    from instructmining.indicators.registry import (
+        column_to_indicator,
+        indicator_class,
+        indicator_definitions,
+    )
+
     used: dict[str, Any] = {}
     sources: dict[str, str] = {}
     recorded = (indicators.attrs.get("definitions") or {}) if indicators is not None else {}
     if missing:
-        from instructmining.indicators.registry import column_to_indicator, indicator_definitions
-
         names = list(dict.fromkeys(column_to_indicator(c) for c in missing))
         used.update(indicator_definitions(names, options, pool))
     for column in columns:
         if column not in missing:
             used[column] = recorded.get(column)
             sources[column] = str(indicators.attrs.get("path", "precomputed indicators"))
-    # Which model (identity with its revision or content hash) produced each ranking column.
+    # Which model (identity with its revision or content hash) produced each ranking column,
+    # and what its value is about in a conversation kept whole.
     attrs["indicators"] = {
         column: {
             "model": (used.get(column) or {}).get("model"),
             "version": (used.get(column) or {}).get("version"),
             "values_from": sources.get(column, "computed"),
+            "scores": indicator_class(column_to_indicator(column)).scope,
         }
         for column in columns
     }

@@ -179,7 +179,11 @@ class Oasst(Format):
                 continue
             history = self._history(message, kept)
             if all_turns:
-                turns = [*history, Turn("user", message.text), Turn("assistant", best(message).text)]
+                turns = [
+                    *history,
+                    Turn("user", message.text),
+                    Turn("assistant", best(message).text),
+                ]
                 try:
                     draft = whole(turns)
                 except RecordProblem as exc:
