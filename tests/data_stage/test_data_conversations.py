@@ -13,6 +13,7 @@ import pytest
 from data_stage_paths import SAMPLES
 
 from instructmining.data import build_pool, read_pool, write_pool
+from instructmining.errors import UserError
 
 SHAREGPT = SAMPLES / "sharegpt/sharegpt_from_oasst1_sample.json"
 MESSAGES = SAMPLES / "messages/messages_sample.jsonl"
@@ -190,3 +191,19 @@ def test_a_broken_conversation_is_one_line_naming_file_and_line(cli, tmp_path, r
     ]
     assert lines[-1].startswith(f"error: {path}:2:") and message in lines[-1]
     assert not out.exists() and path.read_bytes() == before
+
+
+@pytest.mark.parametrize("cell", ["not json", "[1]", '[{"role": "robot", "content": "x"}]'])
+def test_a_pool_table_with_broken_messages_is_one_line(cli, tmp_path, cell):
+    pool = build_pool(SAMPLES / "alpaca/alpaca_5000_sample.json").pool.head(3)
+    pool.loc[1, "messages"] = cell
+    path = tmp_path / "pool.parquet"
+    pool.to_parquet(path, index=False)
+    with pytest.raises(UserError, match=r"row 2: column 'messages' should be empty or JSON"):
+        read_pool(path)
+    code, _, err = cli(
+        "select", path, "--selector", "random", "--top", 1, "-o", tmp_path / "s.jsonl"
+    )
+    assert code == 2 and "row 2: column 'messages'" in err
+    code, _, err = cli("pool", "build", path, "-o", tmp_path / "merged.parquet")
+    assert code == 2 and f"{path}:2: field 'messages' should be JSON text" in err

@@ -78,3 +78,20 @@ def conversation(row: Mapping[str, Any]) -> list[dict[str, str]] | None:
     row of a pool written before conversations were kept)."""
     text = row.get(MESSAGES)
     return json.loads(text) if isinstance(text, str) and text else None
+
+
+def valid_messages(text: Any) -> bool:
+    """Whether a `messages` cell is "" or JSON text of [{role, content}, ...] with known roles
+    and text content: a hand-made table is checked before anything reads it."""
+    if text is None or text == "":
+        return True
+    try:
+        turns = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return False
+    return isinstance(turns, list) and all(
+        isinstance(t, dict)
+        and t.get("role") in ("system", "user", "assistant")
+        and isinstance(t.get("content"), str)
+        for t in turns
+    )

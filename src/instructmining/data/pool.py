@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from instructmining.data.example import MESSAGES, POOL_COLUMNS, STORED_COLUMNS, Example
+from instructmining.data.example import (
+    MESSAGES,
+    POOL_COLUMNS,
+    STORED_COLUMNS,
+    Example,
+    valid_messages,
+)
 from instructmining.data.formats import Format, Located, detect_format, get_format
 from instructmining.data.problems import Problems
 from instructmining.data.readers import InputFile, ReadLimits, read_inputs
@@ -216,6 +222,12 @@ def read_pool(path: PathLike, required: Sequence[str] = POOL_COLUMNS) -> pd.Data
         values = pool[column]
         if not (pd.api.types.is_string_dtype(values) or values.isna().all()):
             raise UserError(f"{path}: column {column!r} should hold text, not {values.dtype}")
+    bad = ~pool[MESSAGES].map(valid_messages).astype(bool)
+    if bad.any():
+        raise UserError(
+            f"{path}: row {int(bad.to_numpy().argmax()) + 1}: column 'messages' should be empty "
+            "or JSON text of [{role, content}, ...]"
+        )
     return pool
 
 

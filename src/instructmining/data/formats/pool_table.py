@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from instructmining.data.example import MESSAGES, POOL_COLUMNS, conversation
+from instructmining.data.example import MESSAGES, POOL_COLUMNS, conversation, valid_messages
 from instructmining.data.formats.base import Draft, RecordFormat, text
 from instructmining.data.formats.registry import register
 from instructmining.data.problems import RecordProblem
@@ -38,10 +38,9 @@ class PoolTable(RecordFormat):
 
 def _messages(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """A kept conversation's turns (the `messages` JSON text), so merged pools keep them."""
-    try:
-        kept = conversation({MESSAGES: text(record, MESSAGES, required=False)})
-        return tuple((m["role"], m["content"]) for m in kept or ())
-    except (ValueError, TypeError, KeyError) as exc:
+    cell = text(record, MESSAGES, required=False)
+    if not valid_messages(cell):
         raise RecordProblem(
             "wrong type", "field 'messages' should be JSON text of [{role, content}, ...]"
-        ) from exc
+        )
+    return tuple((m["role"], m["content"]) for m in conversation({MESSAGES: cell}) or ())
