@@ -43,10 +43,10 @@ def check_conversation(turns: list[Turn]) -> None:
     user turn, and an assistant turn last (else nothing answers the last request)."""
     previous = None
     for i, turn in enumerate(turns, start=1):
+        if turn.role == "system":  # an empty one says nothing and is left out
+            continue
         if not turn.content.strip():
             raise RecordProblem("bad conversation", f"turn {i} ({turn.role}) is empty")
-        if turn.role == "system":
-            continue
         if previous is None and turn.role != "user":
             raise RecordProblem(
                 "bad conversation", f"turn {i} is an assistant turn before any user turn"
@@ -70,11 +70,11 @@ def whole(turns: list[Turn], system: str = "") -> Draft:
 
     A last user turn that nothing answers (common in ShareGPT dumps) cannot be trained on and
     is left out; the draft says so (`trimmed`) for the build summary to count."""
-    # An empty system message says nothing (orca_dpo_pairs has many): it is left out.
-    turns = [t for t in [Turn("system", system), *turns] if t.role != "system" or t.text.strip()]
     trimmed = len(turns) > 1 and turns[-1].role == "user" and turns[-2].role == "assistant"
     turns = turns[:-1] if trimmed else turns
-    check_conversation(turns)
+    check_conversation(turns)  # turns numbered as the record gives them
+    # An empty system message says nothing (orca_dpo_pairs has many): it is left out.
+    turns = [t for t in [Turn("system", system), *turns] if t.role != "system" or t.text.strip()]
     chat = [t for t in turns if t.role != "system"]
     request, answer = chat[-2], chat[-1]
     context = "\n\n".join(p for p in (transcript(chat[:-2]), request.context) if p)
