@@ -30,3 +30,27 @@ def seed_noise(runs: pd.DataFrame) -> float:
     trained = runs[runs["subset_id"] != BASELINE]
     groups = trained.groupby("subset_id")["eval_loss"]
     return pooled_sd(groups.std(ddof=1), groups.count())
+
+
+def subset_id_text(ids: pd.Series) -> pd.Series:
+    """Subset ids as text, however the user's table stored them.
+
+    pandas writes integer ids by default (and floats like 3.0 once a column has a gap), while
+    runs and subsets written by this tool hold text; comparing 3 with "3" would leave every
+    subset without its indicator means. Integral numbers become their integer text."""
+
+    def text(value: object) -> object:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return value
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        return str(value)
+
+    return ids.map(text).astype(object)
+
+
+def with_text_ids(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with its `subset_id` column (where it has one) as text (`subset_id_text`)."""
+    if "subset_id" not in table.columns:
+        return table
+    return table.assign(subset_id=subset_id_text(table["subset_id"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -82,10 +83,25 @@ def write_parquet(df: pd.DataFrame | pa.Table, path: str | Path) -> None:
         pq.write_table(table, tmp)
 
 
+def finite_json(value: Any) -> Any:
+    """`value` with every NaN or infinite float, however deeply nested, replaced by None: strict
+    JSON has no NaN or Infinity, and `jq`, JavaScript and most parsers reject them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value
+
+
 def write_json(obj: Any, path: str | Path) -> None:
-    """Write JSON atomically, pretty-printed and with a trailing newline."""
+    """Write strict JSON atomically (non-finite numbers as null), pretty-printed and with a
+    trailing newline."""
     with atomic_open(path) as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False, ensure_ascii=False)
+        json.dump(
+            finite_json(obj), fh, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False
+        )
         fh.write("\n")
 
 

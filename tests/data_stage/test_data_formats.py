@@ -7,25 +7,26 @@ import json
 import pytest
 from data_stage_paths import SAMPLES
 
-from instructmining.data import FORMATS, POOL_COLUMNS, build_pool, read_examples
+from instructmining.data import FORMATS, build_pool, read_examples
+from instructmining.data.example import STORED_COLUMNS
 
 MT_BENCH = [SAMPLES / "mt_bench/question.jsonl", SAMPLES / "mt_bench/model_answer/gpt-4.jsonl"]
 VICUNA = [SAMPLES / "vicuna_legacy/question.jsonl", SAMPLES / "vicuna_legacy/answer_gpt35.jsonl"]
 
-# sample, format it must be detected as, examples (first turn), examples (all turns)
+# sample, format it must be detected as, examples (first turn), conversations kept whole
 CASES = [
     ("alpaca/alpaca_5000_sample.json", "alpaca", 120, 120),
     ("alpaca/alpaca_eval_gpt4_sample.json.gz", "alpaca", 60, 60),
     ("dolly/alpagasus_dolly_3k_sample.json", "dolly", 60, 60),
     ("dolly/dolly_original_fields_sample.jsonl", "dolly", 60, 60),
-    ("oasst/oasst1_validation_en_sample.jsonl.gz", "oasst", 12, 25),
-    ("oasst/oa_en_100_tree_sample.jsonl", "oasst", 8, 18),
-    ("sharegpt/sharegpt_from_oasst1_sample.json", "sharegpt", 40, 60),
-    ("messages/messages_sample.jsonl", "messages", 45, 54),
+    ("oasst/oasst1_validation_en_sample.jsonl.gz", "oasst", 12, 21),
+    ("oasst/oa_en_100_tree_sample.jsonl", "oasst", 8, 16),
+    ("sharegpt/sharegpt_from_oasst1_sample.json", "sharegpt", 40, 40),
+    ("messages/messages_sample.jsonl", "messages", 45, 45),
     ("openorca/openorca_fields_sample.parquet", "openorca", 50, 50),
     ("orca_dpo/orca_dpo_pairs_sample.jsonl", "orca-dpo", 40, 40),
     ("self_instruct/user_oriented_instructions_sample.jsonl", "self-instruct", 40, 40),
-    ("lima/lima_sample.json", "lima", 50, 77),
+    ("lima/lima_sample.json", "lima", 50, 50),
     ("stackexchange/coffee_Posts_sample.xml", "stackexchange", 29, 29),
 ]
 
@@ -46,7 +47,7 @@ def test_sample_is_detected_and_read(rel, fmt, first, every):
     build = build_pool(SAMPLES / rel)
     assert build.formats == {str(SAMPLES / rel): fmt}
     assert build.detected
-    assert list(build.pool.columns) == POOL_COLUMNS
+    assert list(build.pool.columns) == STORED_COLUMNS
     assert len(build.pool) == first
     assert build.problems == {} and build.duplicates == 0
     assert build.pool["id"].is_unique
@@ -76,8 +77,18 @@ def test_mt_bench_joins_questions_and_answers():
     assert row["output"] == answers[q["question_id"]]["choices"][0]["turns"][0].strip()
     assert row["input"] == ""
     both = build_pool(MT_BENCH, all_turns=True).pool
+    assert len(both) == 20  # each question with its answers is one two-turn conversation
     second = both[both["instruction"] == q["turns"][1].strip()].iloc[0]
     assert second["input"].startswith("User: " + q["turns"][0].strip()[:40])
+    replies = answers[q["question_id"]]["choices"][0]["turns"]
+    assert json.loads(second["messages"]) == [
+        {"role": role, "content": text.strip()}
+        for role, text in zip(
+            ["user", "assistant"] * 2,
+            [x for pair in zip(q["turns"], replies, strict=True) for x in pair],
+            strict=True,
+        )
+    ]
     assert "\n\nAssistant: " in second["input"]
     assert second["output"] == answers[q["question_id"]]["choices"][0]["turns"][1].strip()
 
@@ -125,14 +136,15 @@ def test_system_prompts_go_to_the_system_column():
 
 def test_sharegpt_turns_and_history():
     conversations = _load("sharegpt/sharegpt_from_oasst1_sample.json")
-    exchanges = sum(
-        1
-        for c in conversations
-        for a, b in zip(c["conversations"], c["conversations"][1:], strict=False)
-        if a["from"] == "human" and b["from"] == "gpt"
-    )
     every = read_examples(SAMPLES / "sharegpt/sharegpt_from_oasst1_sample.json", all_turns=True)
-    assert len(every) == exchanges
+    assert len(every) == len(conversations)  # each conversation kept whole
+    roles = {"human": "user", "gpt": "assistant"}
+    kept = [
+        [{"role": roles[t["from"]], "content": t["value"].strip()} for t in c["conversations"]]
+        for c in conversations
+    ]
+    kept = [turns[:-1] if turns[-1]["role"] == "user" else turns for turns in kept]
+    assert sorted(json.dumps(t, ensure_ascii=False) for t in kept) == sorted(every["messages"])
     first = conversations[0]["conversations"]
     pool = read_examples(SAMPLES / "sharegpt/sharegpt_from_oasst1_sample.json")
     row = pool.iloc[0]
@@ -191,9 +203,13 @@ def test_lima_history_first_turn_and_all_turns():
     first = multi[0]["history"][0]
     assert first[0].strip() in set(pool["instruction"])
     every = read_examples(SAMPLES / "lima/lima_sample.json", all_turns=True)
-    assert len(every) == 40 + sum(len(r["history"]) + 1 for r in multi)
+    assert len(every) == len(records)  # one conversation each, its history kept whole
     last = every[every["output"] == multi[0]["output"].strip()].iloc[0]
     assert last["input"].startswith("User: " + first[0].strip()[:30])
+    turns = json.loads(last["messages"])
+    assert len(turns) == 2 * len(multi[0]["history"]) + 2
+    assert turns[0] == {"role": "user", "content": first[0].strip()}
+    assert turns[-1] == {"role": "assistant", "content": multi[0]["output"].strip()}
 
 
 def test_stackexchange_uses_accepted_else_top_answer(tmp_path):

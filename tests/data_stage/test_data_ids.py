@@ -75,7 +75,7 @@ def test_duplicates_across_files_are_dropped_and_counted(tmp_path, cli):
     assert "dropped 120 exact duplicates" in stderr
     assert "wrote 120 examples from 1 source(s)" in stdout
     table = pq.read_table(out)
-    assert table.column_names == POOL_COLUMNS
+    assert table.column_names == [*POOL_COLUMNS, "messages"]
     assert all(str(t) == "string" for t in table.schema.types)
 
 

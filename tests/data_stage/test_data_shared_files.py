@@ -2,8 +2,10 @@
 
 Expected counts come from SOURCES.md and from counting the raw records independently: e.g.
 alpaca_5000 has 5000 records, 2 with an empty output; LIMA has 1000 single-turn records and 29
-with history (15 x 1, 10 x 2, 3 x 3, 1 x 9 earlier exchanges -> 1082 exchanges); oasst1
-validation en has 188 root prompts, all answered; beer has 663 questions, 644 answered.
+with history (15 x 1, 10 x 2, 3 x 3, 1 x 9 earlier exchanges), each one conversation kept whole
+with --all-turns; oasst1 validation en has 188 root prompts, all answered (385 conversations
+kept whole: the paths that end at a best reply no answered prompt continues); beer has 663
+questions, 644 answered; an MT-Bench question with its answers is one two-turn conversation.
 """
 
 from __future__ import annotations
@@ -24,26 +26,26 @@ pytestmark = [
 ]
 
 MT, VB, EMPTY2 = "eval/mt_bench", "eval/vicuna_bench", {"empty response": 2}
-# file(s), format, examples first-turn, examples all-turns, dropped {kind: n}, duplicates
+# file(s), format, examples first-turn, conversations kept whole (--all-turns), dropped, duplicates
 FILES = [
     ("alpaca/alpaca_5000.json", "alpaca", 4998, 4998, EMPTY2, 0),
     ("alpaca/alpagasus_random_9k.json", "alpaca", 9225, 9225, {"empty response": 4}, 0),
     ("alpaca/alpagasus_claude_t45.json", "alpaca", 5301, 5301, {"empty response": 4}, 0),
     ("alpaca_gpt4/alpaca_en_demo.json", "alpaca", 985, 985, {}, 14),
     ("dolly/alpagasus_dolly_3k.json", "dolly", 2994, 2994, {}, 2),
-    ("lima/lima.json", "lima", 1029, 1082, {}, 0),
-    ("oasst1/oasst1_validation_en.jsonl", "oasst", 188, 475, {}, 0),
-    ("oasst1/oa_en_100_tree.jsonl", "oasst", 100, 254, {}, 0),
+    ("lima/lima.json", "lima", 1029, 1029, {}, 0),
+    ("oasst1/oasst1_validation_en.jsonl", "oasst", 188, 385, {}, 0),
+    ("oasst1/oa_en_100_tree.jsonl", "oasst", 100, 207, {}, 0),
     ("openorca/orca_dpo_pairs_validation.jsonl", "orca-dpo", 284, 284, {}, 0),
     ("stackexchange/beer.stackexchange.com_Posts.xml", "stackexchange", 644, 644, {}, 0),
     ("stackexchange/coffee.stackexchange.com_Posts.xml", "stackexchange", 212, 212, {}, 0),
     ("eval/self_instruct/user_oriented_instructions.jsonl", "self-instruct", 252, 252, {}, 0),
     ("eval/alpaca_eval/gpt4/model_outputs.json", "alpaca", 805, 805, {}, 0),
     ("eval/alpaca_eval/text_davinci_003/model_outputs.json", "alpaca", 803, 803, EMPTY2, 0),
-    (f"{MT}/question.jsonl {MT}/model_answer/gpt-4.jsonl", "mt-bench", 80, 160, {}, 0),
-    (f"{MT}/question.jsonl {MT}/model_answer/gpt-3.5-turbo.jsonl", "mt-bench", 80, 160, {}, 0),
-    (f"{MT}/question.jsonl {MT}/model_answer/claude-v1.jsonl", "mt-bench", 80, 160, {}, 0),
-    (f"{MT}/question.jsonl {MT}/reference_answer/gpt-4.jsonl", "mt-bench", 30, 60, {}, 0),
+    (f"{MT}/question.jsonl {MT}/model_answer/gpt-4.jsonl", "mt-bench", 80, 80, {}, 0),
+    (f"{MT}/question.jsonl {MT}/model_answer/gpt-3.5-turbo.jsonl", "mt-bench", 80, 80, {}, 0),
+    (f"{MT}/question.jsonl {MT}/model_answer/claude-v1.jsonl", "mt-bench", 80, 80, {}, 0),
+    (f"{MT}/question.jsonl {MT}/reference_answer/gpt-4.jsonl", "mt-bench", 30, 30, {}, 0),
     (f"{VB}/question.jsonl {VB}/reference_answer/gpt-4.jsonl", "mt-bench", 10, 10, {}, 0),
     (f"{VB}/legacy_eval_table/question.jsonl {VB}/legacy_eval_table/answer_gpt35.jsonl",
      "mt-bench", 80, 80, {}, 0),

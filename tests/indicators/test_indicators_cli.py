@@ -11,8 +11,9 @@ def test_list_shows_every_indicator_with_its_model(cli):
     code, out, _ = cli("indicators", "--list")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["name", "columns", "model", "available", "offline"]
+    assert lines[0].split() == ["name", "columns", "scores", "model", "available", "offline"]
     by_name = {line.split()[0]: line for line in lines[1:]}
+    assert "last response" in by_name["ppl"] and "whole conversation" in by_name["knn"]
     assert "bundled (installed)" in by_name["ppl"]
     assert "no model needed" in by_name["mtld"]
     assert "OpenAssistant/oasst-rm-2.1-pythia-1.4b-epoch-2.5" in by_name["reward"]

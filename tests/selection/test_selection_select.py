@@ -177,7 +177,7 @@ def test_write_selection_files_and_counts(small, tmp_path):
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == list(ranked["id"].head(12))
     fields = {"id", "source", "instruction", "input", "output", "system", "score", "rank"}
-    assert set(records[0]) == fields
+    assert set(records[0]) == fields | {"indicators"} and records[0]["indicators"] == {}
     assert [r["rank"] for r in records] == list(range(1, 13))
     table = pd.read_parquet(table_path)
     assert len(table) == 30 and table["selected"].sum() == 12

@@ -43,15 +43,20 @@ console = Console(stderr=True)
 
 
 def _list(options: IndicatorOptions) -> None:
-    rows = [("name", "columns", "model", "available offline")]
+    """One line per indicator: its columns, what it scores in a conversation, its model."""
+    rows = [("name", "columns", "scores", "model", "available offline")]
     for name in INDICATOR_NAMES:
         indicator = instantiate([name], options)[0]
         model = indicator.model_name()
         where = model_availability(model) if model else "no model needed"
-        rows.append((name, ",".join(indicator.outputs()), model or "-", where))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        rows.append((name, ",".join(indicator.outputs()), indicator.scope, model or "-", where))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        typer.echo("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[3]]))
+        typer.echo("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[4]]))
+    typer.echo(
+        "scores: what a value is about in a conversation kept whole (pool build --all-turns): "
+        "the last assistant turn, given the turns before it, or the whole conversation"
+    )
 
 
 def _report(run: IndicatorRun) -> None:

@@ -48,7 +48,13 @@ def build(
     on_error: Annotated[
         str, typer.Option(help="fail: stop at a bad record; skip: count it.")
     ] = "fail",
-    all_turns: Annotated[bool, typer.Option(help="Every exchange of a conversation.")] = False,
+    all_turns: Annotated[
+        bool,
+        typer.Option(
+            help="Keep each conversation whole (every turn, in order) as one example, not only "
+            "its first exchange; see docs/conversations.md."
+        ),
+    ] = False,
     max_file_mb: Annotated[
         int, typer.Option(help="Refuse a file larger than this many MiB once decompressed.")
     ] = ReadLimits.max_file_mb,

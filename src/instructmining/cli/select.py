@@ -148,14 +148,17 @@ def select(
 ) -> None:
     """Score every pool example and keep N of them: for a fitted rule, the selection with the
     best predicted loss inside the region its experiments covered (docs/selection.md); for
-    other selectors (and with --extrapolate), the top N.
+    other selectors (and with --extrapolate), the top N (lowest score first).
 
     Order: --where, --dedup, rank by the selector, --diversity, top N (for a rule, the
     selection inside the evidence among the examples the filters kept); --fraction is a share
     of the whole pool; docs/selection.md.
-    Writes OUTPUT (each record with its score and rank) and OUTPUT-STEM.scores.parquet (every
-    pool example's score and rank; one a filter dropped has no rank, the step that `excluded`
-    it and the example it lies `near`; the rule's choice in its metadata)."""
+    Writes OUTPUT (each record with its score, rank and the indicator values that ranked it)
+    and OUTPUT-STEM.scores.parquet (every pool example's; one a filter dropped has no rank, the
+    step that `excluded` it and the example it lies `near`; the models and the rule's choice in
+    its metadata). The score is the rule's predicted log loss, or the baseline's indicator
+    signed so that lower ranks higher (-ifd, -reward, ppl); examples with no finite score rank
+    last, score null."""
     from instructmining.data.export import check_output_format, check_push_target
     from instructmining.errors import UserError, param
     from instructmining.indicators.output import read_indicators
@@ -172,6 +175,7 @@ def select(
     from instructmining.selection.select import (
         default_indicators,
         indicator_options,
+        non_finite_note,
         selection_cache,
         tested_subsets,
     )
@@ -220,6 +224,9 @@ def select(
         tested=tested_subsets(pool_file.parent) if by_rule else None,
         extrapolate=extrapolate,
     )
+    note = non_finite_note(ranked, selected)
+    if note:
+        console.print(note, highlight=False)
     print_table(
         source_counts(pool, selected),
         f"Selected {len(selected)} of {len(pool)} by {selector}",
@@ -229,7 +236,10 @@ def select(
         console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
     for line in choice.lines() if choice else []:
         console.print(line, highlight=False, soft_wrap=True)
-    console.print(f"wrote {output} ({output_format}, with score and rank) and {table_path}")
+    console.print(
+        f"wrote {output} ({output_format}, with score, rank and indicator values; see "
+        f"docs/selection-output.md) and {table_path}"
+    )
     if push_to_hub:
         from instructmining.data.export import push_to_hub as push
 

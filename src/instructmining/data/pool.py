@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from instructmining.data.example import POOL_COLUMNS, Example
+from instructmining.data.example import (
+    MESSAGES,
+    POOL_COLUMNS,
+    STORED_COLUMNS,
+    Example,
+    valid_messages,
+)
 from instructmining.data.formats import Format, Located, detect_format, get_format
 from instructmining.data.problems import Problems
 from instructmining.data.readers import InputFile, ReadLimits, read_inputs
@@ -35,6 +41,7 @@ class PoolBuild:
     duplicates: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     formats: dict[str, str] = field(default_factory=dict)  # file -> format name
+    trimmed: int = 0  # conversations kept whole without their unanswered last user turn
     detected: bool = False  # whether the formats were auto-detected
 
 
@@ -69,10 +76,11 @@ def build_pool(
     files = [file for p in paths for file in read_inputs(p, problems, limits)]
     groups = _groups(files, chosen, on_format)
     examples: dict[str, Example] = {}
-    duplicates = 0
+    duplicates = trimmed = 0
     for fmt, members in groups:
         for located in fmt.convert(members, problems, all_turns):
             example, unusable = _example(located, source, drop_empty)
+            trimmed += located.draft.trimmed
             if unusable:
                 dropped[unusable] += 1
                 continue
@@ -85,7 +93,8 @@ def build_pool(
         skipped = f" ({left} records skipped or empty)" if left else ""
         raise UserError(f"no examples in {', '.join(map(str, paths))}{skipped}")
     pool = pd.DataFrame(
-        [[getattr(e, c) for c in POOL_COLUMNS] for e in examples.values()], columns=POOL_COLUMNS
+        [[getattr(e, c) for c in STORED_COLUMNS] for e in examples.values()],
+        columns=STORED_COLUMNS,
     )
     return PoolBuild(
         pool=pool,
@@ -94,6 +103,7 @@ def build_pool(
         dropped=dict(dropped),
         formats={str(f.path): fmt.name for fmt, members in groups for f in members},
         detected=chosen is None,
+        trimmed=trimmed,
     )
 
 
@@ -119,6 +129,11 @@ def build_summary(build: PoolBuild) -> list[str]:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
             noun = "bad records" if what == "skipped" else "unusable examples"
             lines.append(f"{what} {sum(counts.values())} {noun}: {kinds}")
+    if build.trimmed:
+        lines.append(
+            f"trimmed {build.trimmed} conversations ending in a user turn that nothing answers "
+            "(kept up to their last answer)"
+        )
     lines.append(f"dropped {build.duplicates} exact duplicates")
     return lines
 
@@ -170,6 +185,7 @@ def _example(located: Located, source: str | None, drop_empty: bool) -> tuple[Ex
         input=draft.input,
         output=draft.output,
         system=draft.system,
+        messages=draft.messages,
     )
     for value, kind in (
         (example.instruction, "empty instruction"),
@@ -183,21 +199,35 @@ def _example(located: Located, source: str | None, drop_empty: bool) -> tuple[Ex
 
 
 def write_pool(pool: pd.DataFrame, path: PathLike) -> None:
-    """Write a pool table atomically with plain string columns, in POOL_COLUMNS order."""
-    schema = pa.schema([(c, pa.string()) for c in POOL_COLUMNS])
+    """Write a pool table atomically with plain string columns, in STORED_COLUMNS order (a
+    table without conversations gets an empty `messages` column)."""
+    schema = pa.schema([(c, pa.string()) for c in STORED_COLUMNS])
+    pool = with_messages(pool)
     write_parquet(
-        pa.Table.from_pandas(pool[POOL_COLUMNS], schema=schema, preserve_index=False), path
+        pa.Table.from_pandas(pool[STORED_COLUMNS], schema=schema, preserve_index=False), path
     )
+
+
+def with_messages(pool: pd.DataFrame) -> pd.DataFrame:
+    """`pool` with a `messages` column: pools written before conversations were kept (and
+    tables made by hand) have none, and every row of those is a single exchange."""
+    return pool if MESSAGES in pool.columns else pool.assign(**{MESSAGES: ""})
 
 
 def read_pool(path: PathLike, required: Sequence[str] = POOL_COLUMNS) -> pd.DataFrame:
     """Read a pool table, checking that its `required` columns hold text, so a foreign table
-    fails with one line instead of deep inside a stage."""
-    pool = read_parquet(path, required=list(required))
+    fails with one line instead of deep inside a stage; `messages` is added where absent."""
+    pool = with_messages(read_parquet(path, required=list(required)))
     for column in required:
         values = pool[column]
         if not (pd.api.types.is_string_dtype(values) or values.isna().all()):
             raise UserError(f"{path}: column {column!r} should hold text, not {values.dtype}")
+    bad = ~pool[MESSAGES].map(valid_messages).astype(bool)
+    if bad.any():
+        raise UserError(
+            f"{path}: row {int(bad.to_numpy().argmax()) + 1}: column 'messages' should be empty "
+            "or JSON text of [{role, content}, ...]"
+        )
     return pool
 
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from instructmining.errors import UserError
 from instructmining.experiments.records import subset_hash
-from instructmining.outcomes import BASELINE
+from instructmining.outcomes import BASELINE, with_text_ids
 from instructmining.paths import refuse_overwrite, require_file
 from instructmining.rule.table import RUNS_REQUIRED, check_runs
 from instructmining.storage import read_parquet, write_parquet
@@ -55,7 +55,7 @@ def import_runs(path: str | Path, workspace: str | Path) -> pd.DataFrame:
     runs = check_runs(read_runs_file(path), Path(path))
     if runs.empty:
         raise UserError(f"{path}: no finished runs")
-    subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+    subsets = with_text_ids(read_parquet(ws.subsets, required=["subset_id", "id"]))
     hashes = {
         name: subset_hash(ids.astype(str).tolist())
         for name, ids in subsets.groupby("subset_id", sort=False)["id"]

@@ -23,7 +23,7 @@ from instructmining.experiments import records
 from instructmining.experiments.config import ExperimentConfig, check_schedule, config_hash
 from instructmining.experiments.train import RunResult, StepCallback, finetune_and_evaluate
 from instructmining.hashing import hash_object
-from instructmining.outcomes import BASELINE
+from instructmining.outcomes import BASELINE, with_text_ids
 from instructmining.progress import progress_bar
 from instructmining.storage import read_parquet, write_parquet
 from instructmining.workspace import Workspace
@@ -65,7 +65,7 @@ def _subset_examples(ws: Workspace, subsets: pd.DataFrame | None) -> dict[str, l
         subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
     elif not {"subset_id", "id"} <= set(subsets.columns):
         raise UserError("subsets table needs columns subset_id and id")
-    subsets = subsets.astype({"subset_id": "string", "id": "string"})
+    subsets = with_text_ids(subsets).astype({"subset_id": "string", "id": "string"})
     if BASELINE in set(subsets["subset_id"]):
         raise UserError(f"subset_id {BASELINE!r} is reserved for the base model's run")
     if not {"instruction", "output"} <= set(subsets.columns):

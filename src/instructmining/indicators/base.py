@@ -20,6 +20,9 @@ from instructmining.indicators.cache import ValueCache
 from instructmining.indicators.options import IndicatorOptions
 from instructmining.models.loader import bf16_autocast, cpu_has_bf16, model_identity, select_device
 
+LAST_RESPONSE = "last response"
+WHOLE_CONVERSATION = "whole conversation"
+
 
 def resolve_precision(options: IndicatorOptions) -> str:
     """bf16 when the options allow it and the device runs it natively, else fp32."""
@@ -83,6 +86,10 @@ class Indicator:
     max_batch_tokens: ClassVar[int | None] = None  # padded-token budget per batch
     precision_matters: ClassVar[bool] = True  # bf16 and fp32 give (slightly) different values
     null_reason: ClassVar[str | None] = None  # why a value can be empty, for the run's notes
+    # What a value is about for a conversation kept whole (`pool build --all-turns`): the last
+    # assistant turn (given the turns before it, where the indicator reads a prompt), or the
+    # whole conversation. Shown by `indicators --list` and recorded with a selection.
+    scope: ClassVar[str] = LAST_RESPONSE
 
     def __init__(self, requested: list[str], options: IndicatorOptions) -> None:
         self.requested = [n for n in self.names if n in requested]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from instructmining.hashing import hash_object
-from instructmining.indicators.base import Indicator, RunContext
+from instructmining.indicators.base import WHOLE_CONVERSATION, Indicator, RunContext
 from instructmining.indicators.embed import embed, text_key
 from instructmining.indicators.neighbours import NeighbourIndex
 from instructmining.indicators.texts import embedding_text
@@ -59,6 +59,7 @@ def kth_distances(
 class KnnIndicator(Indicator):
     names = ("knn",)
     family = "knn"
+    scope = WHOLE_CONVERSATION  # it embeds the instruction, the input (earlier turns), the output
     version = "1"
     default_batch_size = 1024
 

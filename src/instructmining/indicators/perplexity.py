@@ -2,9 +2,11 @@
 
 ppl = exp(mean NLL of the response tokens after the prompt); the prompt is the model's chat
 template with the example's system message and the user turn (plain "### Instruction" text when
-the model has no template). IFD (Li et al. 2023) = ppl(response | instruction) / ppl(response
-alone). "Alone" keeps the same scaffolding with an empty user turn, so both perplexities score
-exactly the same response tokens and differ only by the instruction.
+the model has no template). For a conversation kept whole the response is its last assistant
+turn and the prompt every turn before it, through the same template. IFD (Li et al. 2023) =
+ppl(response | instruction) / ppl(response alone). "Alone" keeps the same scaffolding with an
+empty user turn, so both perplexities score exactly the same response tokens and differ only by
+the instruction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from instructmining.data.example import conversation
 from instructmining.indicators.base import Indicator, RunContext
 from instructmining.indicators.lm import response_nll
 from instructmining.indicators.options import truncation_note
@@ -41,11 +44,24 @@ def _start_token(tokenizer: Any) -> list[int]:
     return [token]
 
 
-def encode(tokenizer: Any, system: str, user: str, output: str, max_length: int) -> Encoded:
-    """Ids of prompt, empty-user prompt and response; long prompts keep their end."""
+def encode(
+    tokenizer: Any,
+    system: str,
+    user: str,
+    output: str,
+    max_length: int,
+    history: list[dict[str, str]] | None = None,
+) -> Encoded:
+    """Ids of prompt, empty-user prompt and response; long prompts keep their end.
+
+    `history` is a conversation kept whole up to its last user turn: the template then shows
+    every earlier turn before the response, as a chat fine-tune sees it."""
     if has_chat_template(tokenizer):
-        prompt = chat_prompt(tokenizer, messages(system, user))
-        full = tokenizer.apply_chat_template(messages(system, user, output), tokenize=False)
+        turns = history if history is not None else messages(system, user)
+        prompt = chat_prompt(tokenizer, turns)
+        full = tokenizer.apply_chat_template(
+            [*turns, {"role": "assistant", "content": output}], tokenize=False
+        )
         alone = chat_prompt(tokenizer, messages(system, ""))
         special = False  # the template writes its own BOS where the model wants one
         eos: list[int] = []
@@ -102,9 +118,11 @@ class PerplexityIndicator(Indicator):
         self.encoded, self.cut = {}, 0
         for row in todo.itertuples(index=False):
             user = user_text(row.instruction, row.input)
-            encoded = encode(tokenizer, row.system, user, row.output, max_length)
+            kept = conversation(row._asdict())
+            history = kept[:-1] if kept else None  # the turns before the scored response
+            encoded = encode(tokenizer, row.system, user, row.output, max_length, history)
             if len(encoded.prefix) + len(encoded.response) >= max_length // 2:  # maybe cut
-                full = encode(tokenizer, row.system, user, row.output, 1 << 30)
+                full = encode(tokenizer, row.system, user, row.output, 1 << 30, history)
                 self.cut += full != encoded
             self.encoded[row.id] = encoded
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from instructmining.data.example import conversation
 from instructmining.indicators.base import Indicator, RunContext
 from instructmining.indicators.lm import final_hidden, pad_right
 from instructmining.indicators.options import truncation_note
@@ -21,12 +22,22 @@ from instructmining.indicators.texts import has_chat_template, messages, user_te
 from instructmining.models.loader import load_sequence_classifier
 
 
-def format_pair(tokenizer: Any, fmt: str, question: str, answer: str) -> str:
-    """The reward model's input text for one (question, answer) pair."""
+def format_pair(
+    tokenizer: Any,
+    fmt: str,
+    question: str,
+    answer: str,
+    turns: list[dict[str, str]] | None = None,
+) -> str:
+    """The reward model's input text for one (question, answer) pair; `turns`, a conversation
+    kept whole, puts every earlier user and assistant turn before the answer it scores (the
+    oasst and chat formats are multi-turn; plain text keeps the transcript in `question`)."""
+    chat = [t for t in turns or messages("", question, answer) if t["role"] != "system"]
     if fmt == "oasst":
-        return f"<|prompter|>{question}<|endoftext|><|assistant|>{answer}<|endoftext|>"
+        tags = {"user": "<|prompter|>", "assistant": "<|assistant|>"}
+        return "".join(f"{tags[t['role']]}{t['content']}<|endoftext|>" for t in chat)
     if fmt == "chat" and has_chat_template(tokenizer):
-        return tokenizer.apply_chat_template(messages("", question, answer), tokenize=False)
+        return tokenizer.apply_chat_template(chat, tokenize=False)
     return f"{question}\n\n{answer}"
 
 
@@ -67,7 +78,13 @@ class RewardIndicator(Indicator):
     def tokenize(self, todo: pd.DataFrame, tokenizer: Any) -> None:
         fmt = self.options.reward_format
         texts = [
-            format_pair(tokenizer, fmt, user_text(row.instruction, row.input), row.output)
+            format_pair(
+                tokenizer,
+                fmt,
+                user_text(row.instruction, row.input),
+                row.output,
+                conversation(row._asdict()),
+            )
             for row in todo.itertuples(index=False)
         ]
         ids = tokenizer(texts, add_special_tokens=fmt != "chat")["input_ids"]

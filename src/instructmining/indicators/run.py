@@ -25,9 +25,10 @@ from instructmining.indicators.cache import ValueCache
 from instructmining.indicators.options import IndicatorOptions
 from instructmining.indicators.registry import instantiate
 from instructmining.models.loader import cache_root
+from instructmining.outcomes import with_text_ids
 from instructmining.progress import progress_bar
 
-TEXT_COLUMNS = ("instruction", "input", "output", "system")
+TEXT_COLUMNS = ("instruction", "input", "output", "system", "messages")  # messages: kept whole
 
 
 def default_cache_dir() -> Path:
@@ -191,11 +192,16 @@ def subset_means(indicators: pd.DataFrame, subsets: pd.DataFrame) -> pd.DataFram
         lacking = [c for c in needed if c not in table.columns]
         if lacking:
             raise UserError(f"table lacks column(s) {', '.join(lacking)}")
+    subsets = with_text_ids(subsets)
     unknown = ~subsets["id"].isin(indicators["id"])
     if unknown.any():
+        named = subsets.loc[unknown, "subset_id"].drop_duplicates().astype(str).tolist()
+        shown = ", ".join(named[:5]) + (", ..." if len(named) > 5 else "")
         raise UserError(
-            f"{int(unknown.sum())} subset example(s) have no indicator values (first: "
-            f"{subsets.loc[unknown, 'id'].iloc[0]}); compute indicators on the pool they came from"
+            f"{int(unknown.sum())} example(s) of subset(s) {shown} are not in the pool's "
+            f"indicator values (first: {subsets.loc[unknown, 'id'].iloc[0]}); the subsets were "
+            "drawn from another pool, or the pool was rebuilt since: compute indicators on the "
+            "pool they came from"
         )
     columns = [c for c in indicators.columns if c != "id"]
     joined = subsets[["subset_id", "id"]].merge(indicators.drop_duplicates("id"), on="id")

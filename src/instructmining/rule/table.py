@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from instructmining.errors import UserError
 from instructmining.hashing import hash_file, hash_object
-from instructmining.outcomes import BASELINE
+from instructmining.outcomes import BASELINE, with_text_ids
 from instructmining.rule.agreement import eval_agreement
 from instructmining.rule.sources import source_shares
 from instructmining.rule.targets import (
@@ -83,7 +83,7 @@ def check_runs(runs: pd.DataFrame, path: Path) -> pd.DataFrame:
         runs = runs[runs["status"] == "ok"]
     if not pd.api.types.is_numeric_dtype(runs["eval_loss"]):
         raise UserError(f"{path}: column 'eval_loss' should hold numbers")
-    runs = runs.assign(subset_id=runs["subset_id"].astype(str))
+    runs = with_text_ids(runs)
     losses = runs["eval_loss"].to_numpy(dtype=float)
     bad = ~(np.isfinite(losses) & (losses > 0))
     if bad.any():
@@ -131,7 +131,7 @@ def load_fit_table(
     ws = Workspace.of(workspace)
     runs = read_parquet(ws.runs, required=RUNS_REQUIRED)
     if ws.subsets.exists():
-        subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+        subsets = with_text_ids(read_parquet(ws.subsets, required=["subset_id", "id"]))
         check_subset_hashes(check_runs(runs, ws.runs), subsets, ws.runs)
     means, inputs = _subset_means(ws)
     data = fit_table(
@@ -177,10 +177,15 @@ def fit_table(
     )
     per_subset[TARGET] = target_values(losses, chosen)
     per_subset = per_subset.dropna(subset=[TARGET])
+    means = with_text_ids(means)
     missing = sorted(set(per_subset.index) - set(means["subset_id"]))
     if missing:
-        shown = ", ".join(missing[:5])
-        raise UserError(f"{where}: {len(missing)} subset(s) have no indicator means ({shown})")
+        shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise UserError(
+            f"{where}: {len(missing)} of {len(per_subset)} subset(s) with runs have no members "
+            f"in the subsets table, so no indicator means ({shown}); the runs name subset ids "
+            f"that subsets.parquet does not hold (ids compare as text: 3 and '3' are the same)"
+        )
     table = per_subset.reset_index().merge(means, on="subset_id", how="left")
     columns, skipped = [], []
     for c in means.columns:
@@ -218,7 +223,7 @@ def _sources(ws: Workspace) -> tuple[pd.DataFrame | None, pd.DataFrame | None, i
     if not ws.pool.exists() or not ws.subsets.exists():
         return None, None, None
     pool = read_parquet(ws.pool, required=["id", "source"])[["id", "source"]]
-    subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+    subsets = with_text_ids(read_parquet(ws.subsets, required=["subset_id", "id"]))
     shares = source_shares(subsets, pool)
     size = int(round(subsets.groupby("subset_id")["id"].count().mean()))
     examples = None
@@ -235,7 +240,7 @@ def _proportions(ws: Workspace) -> pd.DataFrame | None:
     pool = read_parquet(ws.pool)
     if "source" not in pool.columns:
         return None
-    subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+    subsets = with_text_ids(read_parquet(ws.subsets, required=["subset_id", "id"]))
     return source_shares(subsets, pool).rename_axis(None, axis=1).reset_index()
 
 
@@ -271,10 +276,10 @@ def _subset_means(ws: Workspace) -> tuple[pd.DataFrame, dict[str, str]]:
     """Per-subset indicator means: the stored table if the workspace has one, else computed."""
     stored = ws.subset_indicators
     if stored.exists():
-        means = read_parquet(stored, required=["subset_id"])
+        means = with_text_ids(read_parquet(stored, required=["subset_id"]))
         return means, {"subset_indicators": hash_file(stored)}
     indicators = read_parquet(ws.indicators, required=["id"])
-    subsets = read_parquet(ws.subsets, required=["subset_id", "id"])
+    subsets = with_text_ids(read_parquet(ws.subsets, required=["subset_id", "id"]))
     inputs = {"indicators": hash_file(ws.indicators), "subsets": hash_file(ws.subsets)}
     from instructmining.indicators import subset_means
 

@@ -15,6 +15,7 @@ import pandas as pd
 from instructmining.errors import UserError, param
 from instructmining.models.bundled import HUB_ALIASES
 from instructmining.rule.model import Rule
+from instructmining.storage import finite_json
 
 # indicator family -> (IndicatorOptions field naming its model, the CLI flag that sets it, role)
 MODEL_FLAGS = {
@@ -132,9 +133,10 @@ def unavailable_models(columns: list[str], options: Any) -> list[str]:
 
 
 def metadata(ranked: pd.DataFrame) -> dict[bytes, bytes]:
-    """Parquet schema metadata holding what `score_pool` recorded in `ranked.attrs`."""
-    return (
-        {METADATA_KEY: json.dumps(ranked.attrs, default=str).encode("utf-8")}
-        if ranked.attrs
-        else {}
-    )
+    """Parquet schema metadata holding what `score_pool` recorded in `ranked.attrs`, as strict
+    JSON (a non-finite number is null)."""
+    if not ranked.attrs:
+        return {}
+    return {
+        METADATA_KEY: json.dumps(finite_json(ranked.attrs), default=str, allow_nan=False).encode()
+    }

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from instructmining.data.example import POOL_COLUMNS
+from instructmining.data.example import STORED_COLUMNS
 from instructmining.errors import UserError, param
 from instructmining.rule.model import Rule, load_rule
 from instructmining.selection.evidence import Choice, choose_selection
@@ -31,7 +31,7 @@ from instructmining.selection.selectors import Selector, get_selector
 from instructmining.storage import atomic_path
 from instructmining.workspace import Workspace, selection_beside
 
-RECORD_COLUMNS = POOL_COLUMNS  # a selection holds the pool's records
+RECORD_COLUMNS = STORED_COLUMNS  # a selection holds the pool's records (messages if kept)
 
 
 # Which IndicatorOptions field names the model (or tokenizer) an indicator uses.
@@ -171,10 +171,16 @@ def score_with_values(
         table["source"] = pool["source"].to_numpy()
     score = np.asarray(selector.score(table, seed=seed), dtype=float)
     ids = pool["id"].astype(str).to_numpy()
-    key = np.where(np.isnan(score), np.inf, score)
-    order = np.lexsort((ids, np.isnan(score), key))
+    finite = np.isfinite(score)
+    # A score of -inf (a higher-is-better value of +inf) must not rank first: every non-finite
+    # score ranks last, the missing (NaN) ones after the infinite ones.
+    order = np.lexsort((ids, np.isnan(score), np.where(finite, score, 0.0), ~finite))
     ranked = pd.DataFrame({"id": ids[order], "score": score[order]})
     ranked["rank"] = np.arange(1, len(ranked) + 1)
+    for column in selector.columns():
+        ranked[column] = np.asarray(table[column].to_numpy(dtype=float))[order]
+    attrs["indicator_columns"] = selector.columns()
+    attrs["non_finite_scores"] = int((~finite).sum())
     ranked.attrs.update(attrs)
     return ranked, table
 
@@ -198,21 +204,35 @@ def _provenance(
                 f"{what} needs models that cannot be loaded here: {'; '.join(lacking)}; "
                 f"or give precomputed values with {param('indicators_file')}"
             )
-    if rule is None or selector != "rule":
-        return attrs
+    from instructmining.indicators.registry import (
+        column_to_indicator,
+        indicator_class,
+        indicator_definitions,
+    )
+
     used: dict[str, Any] = {}
     sources: dict[str, str] = {}
     recorded = (indicators.attrs.get("definitions") or {}) if indicators is not None else {}
-    if missing and options is not None:
-        from instructmining.indicators.registry import column_to_indicator, indicator_definitions
-
+    if missing:
         names = list(dict.fromkeys(column_to_indicator(c) for c in missing))
         used.update(indicator_definitions(names, options, pool))
     for column in columns:
         if column not in missing:
             used[column] = recorded.get(column)
             sources[column] = str(indicators.attrs.get("path", "precomputed indicators"))
-    attrs["substitutes"] = substitutes(rule, used, sources)
+    # Which model (identity with its revision or content hash) produced each ranking column,
+    # and what its value is about in a conversation kept whole.
+    attrs["indicators"] = {
+        column: {
+            "model": (used.get(column) or {}).get("model"),
+            "version": (used.get(column) or {}).get("version"),
+            "values_from": sources.get(column, "computed"),
+            "scores": indicator_class(column_to_indicator(column)).scope,
+        }
+        for column in columns
+    }
+    if rule is not None and selector == "rule":
+        attrs["substitutes"] = substitutes(rule, used, sources)
     return attrs
 
 
@@ -277,15 +297,18 @@ def select_top(pool: pd.DataFrame, ranked: pd.DataFrame, n: int) -> pd.DataFrame
         raise UserError(
             f"only {n - unscored} examples have a score; lower n or compute the missing indicators"
         )
-    return keep.merge(pool.drop_duplicates("id"), on="id", how="left")[RECORD_COLUMNS]
+    records = keep.merge(pool.drop_duplicates("id"), on="id", how="left")
+    return records[[c for c in RECORD_COLUMNS if c in records.columns]]
 
 
 def write_selection(
     selected: pd.DataFrame, ranked: pd.DataFrame, out: str | Path, output_format: str = "alpaca"
 ) -> Path:
-    """Write the selection (NAME.jsonl, each record with its score and rank) and, beside it,
-    NAME.scores.parquet (id, score, rank, selected for every pool example; the selector and
-    any substituted models in its metadata).
+    """Write the selection (NAME.jsonl, each record with its score, rank and the indicator
+    values that ranked it) and, beside it, NAME.scores.parquet (id, score, rank, the indicator
+    columns and selected for every pool example; in its metadata the selector, the model of
+    each indicator column and any substituted models). Non-finite values are JSON null; the
+    layout and the score's meaning are in docs/selection-output.md.
 
     Both are written to temporary files first and renamed only when both are complete."""
     from instructmining.data.export import export_records
@@ -296,13 +319,29 @@ def write_selection(
     table["selected"] = table["id"].isin(set(selected["id"]))
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **metadata(ranked)})
-    records = selected.merge(ranked[["id", "score", "rank"]], on="id", how="left")
+    columns = [c for c in ranked.attrs.get("indicator_columns", []) if c in ranked.columns]
+    records = selected.merge(ranked[["id", "score", "rank", *columns]], on="id", how="left")
     with atomic_path(out) as tmp_jsonl, atomic_path(table_path) as tmp_table:
         with open(tmp_jsonl, "w", encoding="utf-8") as fh:
-            for record in export_records(records, output_format):
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            for record in export_records(records, output_format, columns):
+                fh.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
         pq.write_table(arrow, tmp_table)
     return table_path
+
+
+def non_finite_note(ranked: pd.DataFrame, selected: pd.DataFrame) -> str | None:
+    """One line for the terminal when some examples have no finite score (IFD >= 1, or an
+    indicator value that is missing or infinite): they rank last and their score is null."""
+    count = int(ranked.attrs.get("non_finite_scores") or 0)
+    if not count:
+        return None
+    finite = np.isfinite(ranked["score"].to_numpy(dtype=float))
+    chosen = int((~finite & ranked["id"].isin(set(selected["id"]))).sum())
+    return (
+        f"note: {count} of {len(ranked)} examples have no finite score (for ifd a value >= 1; "
+        f"otherwise a missing or infinite indicator value): they rank last, {chosen} of them "
+        "selected; their score is null in the output"
+    )
 
 
 def select_stage(

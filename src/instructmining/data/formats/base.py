@@ -24,6 +24,9 @@ class Draft:
     input: str = ""
     system: str = ""
     source: str | None = None  # only set by formats that carry a source per record
+    # The whole conversation, (role, content) per turn, when it is kept whole (--all-turns)
+    messages: tuple[tuple[str, str], ...] = ()
+    trimmed: bool = False  # an unanswered last user turn was left out of `messages`
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 Both shapes become prompter -> assistant pairs. For each prompt the best-ranked reply is kept
 (lowest `rank`; unranked replies last, then file order). By default only root prompts give
-examples (first turn); with `all_turns` every prompt that has a reply does, with the path from
-the root as context. Deleted messages, and everything below them, are left out.
+examples (first turn). With `all_turns` each conversation of the tree is kept whole: every path
+from the root that ends at a prompt's best reply which no answered prompt continues, with all
+its turns in order in `messages` (a branch under a lower-ranked reply is a conversation of its
+own). Deleted messages, and everything below them, are left out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from instructmining.data.formats.base import Draft, Format, Located, as_object, json_type, text
-from instructmining.data.formats.conversation import Turn, transcript
+from instructmining.data.formats.conversation import Turn, transcript, whole
 from instructmining.data.formats.registry import register
 from instructmining.data.problems import Problems, RecordProblem
 from instructmining.data.readers import InputFile, Record
@@ -149,14 +151,23 @@ class Oasst(Format):
         self, file: InputFile, kept: dict[str, _Message], problems: Problems, all_turns: bool
     ) -> Iterator[Located]:
         replies: dict[str, list[_Message]] = defaultdict(list)
+        prompts: dict[str, list[_Message]] = defaultdict(list)
         for message in kept.values():
-            if message.parent is not None and message.role == "assistant":
-                replies[message.parent].append(message)
+            if message.parent is not None:
+                (replies if message.role == "assistant" else prompts)[message.parent].append(
+                    message
+                )
+
+        def best(prompt: _Message) -> _Message:
+            return min(replies[prompt.id], key=lambda m: (m.rank is None, m.rank or 0, m.order))
+
         for message in sorted(kept.values(), key=lambda m: (m.record.line, m.order)):
             if message.role != "prompter" or not replies[message.id]:
                 continue
             if message.parent is not None and not all_turns:
                 continue
+            if all_turns and any(replies[p.id] for p in prompts[best(message).id]):
+                continue  # the conversation goes on: it is kept whole where it ends
             if self._chain(message.id, kept, set()) != "ok":
                 problems.report(
                     file.path,
@@ -166,15 +177,29 @@ class Oasst(Format):
                     "whose earlier messages are not in the file",
                 )
                 continue
-            best = min(replies[message.id], key=lambda m: (m.rank is None, m.rank or 0, m.order))
             history = self._history(message, kept)
-            yield Located(file, message.record, Draft(message.text, best.text, history))
+            if all_turns:
+                turns = [
+                    *history,
+                    Turn("user", message.text),
+                    Turn("assistant", best(message).text),
+                ]
+                try:
+                    draft = whole(turns)
+                except RecordProblem as exc:
+                    where = message.record.where()
+                    problems.report(file.path, message.record.line, exc.kind, where + exc.message)
+                    continue
+            else:
+                draft = Draft(message.text, best(message).text, transcript(history))
+            yield Located(file, message.record, draft)
 
     @staticmethod
-    def _history(message: _Message, kept: dict[str, _Message]) -> str:
+    def _history(message: _Message, kept: dict[str, _Message]) -> list[Turn]:
+        """The turns from the root down to `message`'s parent, in order."""
         turns = []
         parent = message.parent
         while parent is not None:
             turns.append(Turn(_ROLES[kept[parent].role], kept[parent].text))
             parent = kept[parent].parent
-        return transcript(turns[::-1])
+        return turns[::-1]

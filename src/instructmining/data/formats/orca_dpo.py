@@ -7,10 +7,11 @@ earlier turns become context. The rejected answer is ignored.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from instructmining.data.formats.base import Draft, RecordFormat, as_object, items
-from instructmining.data.formats.conversation import exchanges
+from instructmining.data.formats.conversation import whole
 from instructmining.data.formats.messages import openai_turns
 from instructmining.data.formats.registry import register
 from instructmining.data.problems import RecordProblem
@@ -35,4 +36,5 @@ class OrcaDPO(RecordFormat):
         prompt = as_object(record["input"], "field 'input'")
         turns = openai_turns(items(prompt, "messages", label="input.messages"), "input.messages")
         turns += openai_turns(items(record, "preferred_output"), "preferred_output")
-        return exchanges(turns, all_turns=True)[-1:]
+        conversation = whole(turns)  # the preferred reply answers the last prompt message
+        return [conversation if all_turns else replace(conversation, messages=())]

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from instructmining.data.example import POOL_COLUMNS
+from instructmining.data.example import MESSAGES, POOL_COLUMNS, conversation, valid_messages
 from instructmining.data.formats.base import Draft, RecordFormat, text
 from instructmining.data.formats.registry import register
+from instructmining.data.problems import RecordProblem
 
 
 @register
@@ -30,5 +31,16 @@ class PoolTable(RecordFormat):
                 input=text(record, "input", required=False),
                 system=text(record, "system", required=False),
                 source=text(record, "source", required=False) or None,
+                messages=_messages(record),
             )
         ]
+
+
+def _messages(record: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A kept conversation's turns (the `messages` JSON text), so merged pools keep them."""
+    cell = text(record, MESSAGES, required=False)
+    if not valid_messages(cell):
+        raise RecordProblem(
+            "wrong type", "field 'messages' should be JSON text of [{role, content}, ...]"
+        )
+    return tuple((m["role"], m["content"]) for m in conversation({MESSAGES: cell}) or ())
