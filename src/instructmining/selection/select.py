@@ -204,11 +204,7 @@ def _provenance(
                 f"{what} needs models that cannot be loaded here: {'; '.join(lacking)}; "
                 f"or give precomputed values with {param('indicators_file')}"
             )
-    from instructmining.indicators.registry import (
-        column_to_indicator,
-        indicator_class,
-        indicator_definitions,
-    )
+    from instructmining.indicators.registry import column_to_indicator, indicator_definitions
 
     used: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -227,13 +223,24 @@ def _provenance(
             "model": (used.get(column) or {}).get("model"),
             "version": (used.get(column) or {}).get("version"),
             "values_from": sources.get(column, "computed"),
-            "scores": indicator_class(column_to_indicator(column)).scope,
+            "scores": _scope(column),
         }
         for column in columns
     }
     if rule is not None and selector == "rule":
         attrs["substitutes"] = substitutes(rule, used, sources)
     return attrs
+
+
+def _scope(column: str) -> str | None:
+    """What an indicator column scores in a conversation; None for a user's own precomputed
+    column, which no indicator of ours produces."""
+    from instructmining.indicators.registry import column_to_indicator, indicator_class
+
+    try:
+        return indicator_class(column_to_indicator(column)).scope
+    except UserError:
+        return None
 
 
 def selection_cache(pool_file: Path, cache_dir: Path | None = None) -> Path:

@@ -82,8 +82,9 @@ def select(
         pool, list(dict.fromkeys(columns)), indicators, options, cache_dir, progress
     )
     table = ranked.assign(selected=ranked["id"].isin(chosen))
+    values = values[["id", *[c for c in values.columns if c not in table.columns]]]
     table = table.merge(values, on="id", how="left").merge(pool, on="id", how="left")
-    named = ["source", *values.columns[1:], *RANK_COLUMNS]
+    named = ["source", *columns, *RANK_COLUMNS]
     first = ["id", *[c for c in dict.fromkeys(named) if c in table]]
     table = table[[*first, *[c for c in table.columns if c not in first]]]
     table.attrs.update(ranked.attrs)
