@@ -117,7 +117,7 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "search_runs": WorkspaceFile(
         "search_runs.parquet",
-        "the search's fine-tunes (kept out of runs.parquet)",
+        "every trial's fine-tunes (kept out of runs.parquet)",
         "instructmining search",
     ),
     "search_records": WorkspaceFile(
@@ -125,7 +125,7 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "search_runs_items": WorkspaceFile(
         "search_runs_items.parquet",
-        "per-item losses of the search's fine-tunes",
+        "per-item losses of every trial's fine-tunes",
         "instructmining search",
     ),
     "compare": WorkspaceFile(
@@ -137,7 +137,9 @@ FILES: dict[str, WorkspaceFile] = {
         "instructmining compare",
     ),
     "compare_runs": WorkspaceFile(
-        "compare_runs.parquet", "the comparison's fine-tunes", "instructmining compare"
+        "compare_runs.parquet",
+        "every seed's fine-tunes of every selection compared",
+        "instructmining compare",
     ),
     "compare_records": WorkspaceFile(
         "compare_runs", "run records of the comparison's fine-tunes", "instructmining compare"
@@ -149,7 +151,7 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "compare_runs_items": WorkspaceFile(
         "compare_runs_items.parquet",
-        "per-item losses of the comparison's fine-tunes",
+        "per-item losses of every fine-tune in compare_runs.parquet",
         "instructmining compare",
     ),
     "report": WorkspaceFile(

@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def _write_converted(gguf: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def _tensor_progress(label: str) -> Iterator[Any]:
+def _tensor_progress(label: str) -> Iterator[Callable[[], None]]:
     """Our bar over the tensors transformers dequantises (plus one step for saving them), in
     place of its bare tqdm; yields the function that marks the save done."""
     from transformers import modeling_gguf_pytorch_utils as gguf_utils

@@ -198,19 +198,24 @@ def _from_pretrained(loader: Any, name: str, **kwargs: Any) -> Any:
 def load_tokenizer(name: str) -> Any:
     """The tokenizer of a model, with a pad token (the EOS token when it has none).
 
-    A GGUF file whose weights were never converted gives its tokenizer from its metadata
-    (about 10 s) without dequantising them (about 40 s), so length-only runs convert nothing."""
+    A GGUF file's tokenizer comes from its converted folder when there is one, else from the
+    file's metadata, without dequantising the weights (the slow part of a conversion): a run
+    that only counts tokens converts nothing."""
     from transformers import AutoTokenizer
 
     gguf = _gguf_file(name)
-    if gguf is not None and not is_converted(_gguf_cache_dir(gguf)):
+    if gguf is None:
+        tokenizer = _from_pretrained(AutoTokenizer, name)
+    else:
+        converted = _gguf_cache_dir(gguf)
+        kwargs: dict[str, Any] = {} if is_converted(converted) else {"gguf_file": gguf.name}
         quiet_third_party()
         try:
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        except Exception as exc:  # noqa: BLE001
+            tokenizer = AutoTokenizer.from_pretrained(
+                gguf.parent if kwargs else converted, **kwargs
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure becomes one line naming the model
             raise _load_error(name, exc) from exc
-    else:
-        tokenizer = _from_pretrained(AutoTokenizer, name)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
