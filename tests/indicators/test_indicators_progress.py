@@ -93,7 +93,10 @@ def test_the_python_api_is_as_quiet_as_a_command(tmp_path, pool_file, tiny_rewar
         "print('rewards', int(table['reward'].notna().sum()))\n"
     )
     args = [pool_file, tiny_reward_model, tmp_path / "c"]
-    env = dict(os.environ, PYTHONPATH=str(SRC), INSTRUCTMINING_PROGRESS_INTERVAL="0")
+    # A command run earlier in this process set the libraries' own switches in its environment.
+    switches = ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY")
+    env = {k: v for k, v in os.environ.items() if k not in switches}
+    env.update(PYTHONPATH=str(SRC), INSTRUCTMINING_PROGRESS_INTERVAL="0")
     done = subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
         capture_output=True,
