@@ -76,7 +76,6 @@ def _tensor_progress(label: str) -> Iterator[Callable[[], None]]:
     from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
     bar = progress_bar("tensors")
-    task = bar.add_task(label, total=None, status="")
 
     def counted(tensors: Iterable[Any], *_: Any, **__: Any) -> Iterator[Any]:
         tensors = list(tensors)
@@ -89,7 +88,8 @@ def _tensor_progress(label: str) -> Iterator[Callable[[], None]]:
     if bare is not None:
         gguf_utils.tqdm = counted
     try:
-        with bar:
+        with bar:  # started first, so lines waiting for the work to start come before ours
+            task = bar.add_task(label, total=None, status="")
             yield lambda: bar.advance(task)
     finally:
         if bare is not None:
