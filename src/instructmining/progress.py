@@ -81,7 +81,17 @@ def configure_output(
     OUTPUT.verbose, OUTPUT.quiet, OUTPUT.log_file = verbose, quiet, log_file
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-    silence_third_party(not verbose)
+    quiet_third_party()
+
+
+def quiet_third_party() -> None:
+    """The one switch for other libraries' output: their bars and load reports off unless the
+    output settings are verbose (--verbose, or `configure_output(verbose=True)` in Python).
+
+    Commands apply it through `configure_output`; the model loaders apply it before every load,
+    so the Python API, which never calls `configure_output`, is as quiet as a command. Call it
+    before any other work that reaches transformers, huggingface_hub or datasets."""
+    silence_third_party(not OUTPUT.verbose)
 
 
 def silence_third_party(silent: bool = True) -> None:

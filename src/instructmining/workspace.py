@@ -122,7 +122,7 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "search_runs": WorkspaceFile(
         "search_runs.parquet",
-        "the search's fine-tunes (kept out of runs.parquet)",
+        "every trial's fine-tunes (kept out of runs.parquet)",
         "instructmining search",
     ),
     "search_records": WorkspaceFile(
@@ -130,7 +130,7 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "search_runs_items": WorkspaceFile(
         "search_runs_items.parquet",
-        "per-item losses of the search's fine-tunes",
+        "per-item losses of every trial's fine-tunes",
         "instructmining search",
     ),
     "compare": WorkspaceFile(
@@ -142,7 +142,9 @@ FILES: dict[str, WorkspaceFile] = {
         "instructmining compare",
     ),
     "compare_runs": WorkspaceFile(
-        "compare_runs.parquet", "the comparison's fine-tunes", "instructmining compare"
+        "compare_runs.parquet",
+        "every seed's fine-tunes of every selection compared",
+        "instructmining compare",
     ),
     "compare_records": WorkspaceFile(
         "compare_runs", "run records of the comparison's fine-tunes", "instructmining compare"
@@ -154,7 +156,7 @@ FILES: dict[str, WorkspaceFile] = {
     ),
     "compare_runs_items": WorkspaceFile(
         "compare_runs_items.parquet",
-        "per-item losses of the comparison's fine-tunes",
+        "per-item losses of every fine-tune in compare_runs.parquet",
         "instructmining compare",
     ),
     "report": WorkspaceFile(

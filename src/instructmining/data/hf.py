@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from instructmining.errors import UserError
+from instructmining.progress import quiet_third_party
 
 SHARD_SUFFIXES = (".parquet", ".json", ".jsonl", ".json.gz", ".jsonl.gz")
 _HUB = re.compile(
@@ -22,11 +23,13 @@ _HUB = re.compile(
 
 
 def require_datasets() -> Any:
-    """The `datasets` module, or a one-line error with the install command."""
+    """The `datasets` module (its bars off, as in every command), or a one-line error with the
+    install command."""
     try:
         import datasets
     except ImportError as exc:
         raise UserError("reading Hugging Face datasets needs `pip install datasets`") from exc
+    quiet_third_party()
     return datasets
 
 

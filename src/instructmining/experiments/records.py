@@ -93,18 +93,25 @@ def items_path(runs_path: Path) -> Path:
     return runs_path.with_name(f"{runs_path.stem}_items.parquet")
 
 
-def _current(folder: Path, subset_hashes: dict[str, str]) -> list[dict[str, Any]]:
+def _current(folder: Path, subset_hashes: dict[str, str], others: bool) -> list[dict[str, Any]]:
+    """Records of the subsets in `subset_hashes` with those contents; with `others`, also every
+    record of a subset not among them (earlier calls' selections, recorded as they were)."""
     rows = []
     for path in sorted(folder.glob("*.json")) if folder.exists() else []:
         record = read_record(path)
-        if record and subset_hashes.get(record.get("subset_id")) == record.get("subset_hash"):
+        if not record:
+            continue
+        expected = subset_hashes.get(record.get("subset_id"))
+        if expected == record.get("subset_hash") or (others and expected is None):
             rows.append(record)
     return rows
 
 
-def collect_items(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
+def collect_items(
+    folder: Path, subset_hashes: dict[str, str], others: bool = False
+) -> pd.DataFrame:
     """Per-item losses of the current finished runs: one row per (run, evaluation set, item),
-    so intervals can resample evaluation items as well as seeds."""
+    so intervals can resample evaluation items as well as seeds. `others` as in `collect`."""
     frames = [
         pd.DataFrame(
             {
@@ -117,7 +124,7 @@ def collect_items(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
                 "tokens": items["tokens"],
             }
         )
-        for record in _current(folder, subset_hashes)
+        for record in _current(folder, subset_hashes, others)
         for name, items in (record.get(ITEMS) or {}).items()
     ]
     if not frames:
@@ -126,17 +133,20 @@ def collect_items(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
     return table.astype({"loss_sum": "float64", "tokens": "int64", "seed": "int64"})
 
 
-def collect(folder: Path, subset_hashes: dict[str, str]) -> pd.DataFrame:
-    """The runs table: every record in `folder` of a current subset (all seeds), baseline first."""
-    rows = [{k: v for k, v in r.items() if k != ITEMS} for r in _current(folder, subset_hashes)]
-    table = pd.DataFrame(rows)
+def collect(folder: Path, subset_hashes: dict[str, str], others: bool = False) -> pd.DataFrame:
+    """The runs table: every record in `folder` of a current subset (all seeds), baseline first.
+
+    `others` keeps every other subset's records too, after the current ones: search and compare
+    train a few selections per call into one table, which must hold every call's runs."""
+    records = _current(folder, subset_hashes, others)
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != ITEMS} for r in records])
     for column in RUN_COLUMNS:
         if column not in table.columns:
             table[column] = pd.Series(dtype="object")
     extra = sorted(c for c in table.columns if c not in RUN_COLUMNS)
     order = {name: i for i, name in enumerate(subset_hashes)}
     if len(table):
-        table["_order"] = table["subset_id"].map(order)
+        table["_order"] = table["subset_id"].map(lambda sid: order.get(sid, len(order)))
         table = table.sort_values(["_order", "seed"], kind="stable").drop(columns="_order")
     return _typed(table[RUN_COLUMNS + extra].reset_index(drop=True))
 

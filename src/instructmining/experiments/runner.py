@@ -137,11 +137,14 @@ def run_experiments(
     executor: Executor | None = None,
     progress: bool = True,
     extra_seeds: dict[str, list[int]] | None = None,
+    append: bool = False,
 ) -> pd.DataFrame:
     """Fine-tune on each subset and seed, plus a baseline run of the base model; returns the runs.
 
     `extra_seeds` repeats some subsets with more training seeds, so seed noise is measured
-    without repeating every subset.
+    without repeating every subset. `append` keeps, in the tables at `runs_path`, every run
+    recorded under the same config and evaluation sets by earlier calls (search and compare
+    train a few selections per call); without it they hold this call's subsets only.
 
     Finished runs with the same subset contents, seed, config and evaluation sets are skipped;
     failed runs are recorded with their error and retried on the next call. The caller holds the
@@ -180,13 +183,14 @@ def run_experiments(
     def save(task: RunTask, outcome: RunResult | BaseException) -> None:
         row = {**_row(task, outcome, keys), "subset_hash": subset_hashes[task.subset_id]}
         records.write_record(records.record_path(folder, task.subset_id, task.seed), row)
-        write_parquet(records.collect(folder, subset_hashes), runs_path)
+        write_parquet(records.collect(folder, subset_hashes, append), runs_path)
 
     _dispatch(executor, tasks, save, progress)
-    table = records.collect(folder, subset_hashes)
+    table = records.collect(folder, subset_hashes, append)
     write_parquet(table, runs_path)
-    write_parquet(records.collect_items(folder, subset_hashes), records.items_path(runs_path))
-    return table
+    items = records.collect_items(folder, subset_hashes, append)
+    write_parquet(items, records.items_path(runs_path))
+    return table[table["subset_id"].isin(list(subset_hashes))].reset_index(drop=True)
 
 
 def _dispatch(

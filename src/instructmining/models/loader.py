@@ -1,15 +1,15 @@
 """One loader for causal LMs, sequence classifiers, seq2seq models and embedders.
 
 A name may be a bundled alias (`smollm2-135m-instruct`), a Hub id, a local folder or a `.gguf`
-file. GGUF weights are dequantised once and cached as safetensors (transformers cannot save a
-GGUF-loaded model, so the same architecture is rebuilt from its config and given the state
-dict); later loads take well under a second instead of about 14 s.
+file. GGUF weights are dequantised once per cache into safetensors (models/gguf.py); a
+tokenizer alone is read from the GGUF file's metadata, so a run that only counts tokens
+converts nothing. Every load first applies `quiet_third_party`, so the Python API is as quiet
+as a command.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import socket
 from dataclasses import dataclass
@@ -22,6 +22,8 @@ import torch
 from instructmining.errors import ModelLoadError, UserError, param
 from instructmining.hashing import hash_file, hash_object
 from instructmining.models.bundled import BUNDLED, HUB_ALIASES, bundled_path, install_hint
+from instructmining.models.gguf import convert_gguf, is_converted
+from instructmining.progress import quiet_third_party
 
 DEFAULT_LM = "smollm2-135m-instruct"
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
@@ -123,49 +125,27 @@ def _gguf_cache_dir(gguf: Path) -> Path:
     return cache_root() / "gguf" / f"{gguf.stem}-{hash_file(gguf)}"
 
 
-def _convert_gguf(gguf: Path) -> Path:
-    """Dequantise a GGUF file once into a safetensors folder; returns the folder."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    target = _gguf_cache_dir(gguf)
-    if (target / "config.json").exists():
-        return target
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    plain.load_state_dict(model.state_dict())
-    if plain.config.tie_word_embeddings:
-        plain.tie_weights()
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    plain.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "instructmining.json").write_text(json.dumps({"converted_from": str(gguf)}))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(tmp, target)
-    except OSError:  # another process converted it first
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+def _gguf_file(name: str) -> Path | None:
+    """The GGUF file `name` resolves to; None for a name that is no `.gguf` file."""
+    path = Path(resolve_model(name))
+    if path.suffix != ".gguf":
+        return None
+    if not path.is_file():
+        raise ModelLoadError(name, f"no such file: {path}")
+    return path
 
 
 def local_weights(name: str) -> str:
     """A path or id that `from_pretrained` can load, converting GGUF files on first use."""
-    resolved = resolve_model(name)
-    path = Path(resolved)
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ModelLoadError(name, f"no such file: {path}")
+    quiet_third_party()
+    gguf = _gguf_file(name)
+    if gguf is not None:
         try:
-            return str(_convert_gguf(path))
+            return str(convert_gguf(gguf, _gguf_cache_dir(gguf)))
         except Exception as exc:  # noqa: BLE001 - any failure becomes one line naming the model
             raise _load_error(name, exc) from exc
+    resolved = resolve_model(name)
+    path = Path(resolved)
     if (resolved.startswith((".", "/", "~")) or os.sep in resolved and path.exists()) and not (
         path.exists()
     ):
@@ -216,10 +196,26 @@ def _from_pretrained(loader: Any, name: str, **kwargs: Any) -> Any:
 
 
 def load_tokenizer(name: str) -> Any:
-    """The tokenizer of a model, with a pad token (the EOS token when it has none)."""
+    """The tokenizer of a model, with a pad token (the EOS token when it has none).
+
+    A GGUF file's tokenizer comes from its converted folder when there is one, else from the
+    file's metadata, without dequantising the weights (the slow part of a conversion): a run
+    that only counts tokens converts nothing."""
     from transformers import AutoTokenizer
 
-    tokenizer = _from_pretrained(AutoTokenizer, name)
+    gguf = _gguf_file(name)
+    if gguf is None:
+        tokenizer = _from_pretrained(AutoTokenizer, name)
+    else:
+        converted = _gguf_cache_dir(gguf)
+        kwargs: dict[str, Any] = {} if is_converted(converted) else {"gguf_file": gguf.name}
+        quiet_third_party()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(
+                gguf.parent if kwargs else converted, **kwargs
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure becomes one line naming the model
+            raise _load_error(name, exc) from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

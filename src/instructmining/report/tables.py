@@ -23,6 +23,7 @@ from instructmining.workspace import FILES, Workspace
 class TableSpec:
     key: str  # a workspace.FILES key: the file's name and the command that writes it
     required: tuple[str, ...]
+    optional: bool = False  # read when present; its absence is no stage left to run
 
     @property
     def file(self) -> str:
@@ -38,11 +39,12 @@ TABLES: dict[str, TableSpec] = {
     "pool": TableSpec("pool", ("id", "source")),
     "indicators": TableSpec("indicators", ("id",)),
     "subsets": TableSpec("subsets", ("subset_id", "id")),
-    "subset_indicators": TableSpec("subset_indicators", ("subset_id",)),
+    "subset_indicators": TableSpec("subset_indicators", ("subset_id",), optional=True),
     "runs": TableSpec("runs", ("subset_id", "eval_loss")),
     "rule": TableSpec("rule", ()),
     "search": TableSpec("search", ("trial", "n", "eval_loss")),
     "compare": TableSpec("compare", ("selector", "seed", "n", "eval_loss")),
+    "compare_runs": TableSpec("compare_runs", ("subset_id", "seed"), optional=True),
     "selection": TableSpec("selection", ("id", "score", "rank")),
 }
 

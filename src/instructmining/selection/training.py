@@ -1,8 +1,10 @@
 """Search and compare on a workspace, training selections through the experiments stage.
 
 Runs go to their own tables (search_runs.parquet, compare_runs.parquet) so they never enter the
-runs a rule is fitted on; the experiments stage skips a (subset, seed, config, evaluation set)
-it has already finished, so an interrupted search or comparison resumes where it stopped.
+runs a rule is fitted on; each call appends to them, so they hold every trial's and every
+seed's selection (the evidence behind search.parquet and compare_summary.parquet); the
+experiments stage skips a (subset, seed, config, evaluation set) it has already finished, so an
+interrupted search or comparison resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -117,10 +119,11 @@ def train_jobs(
             test_evals=test_evals,
             progress=progress,
             executor=executor,
+            append=True,  # the table keeps the other seeds' and trials' selections
         )
         for job in mine:
             results[(job.subset_id, seed)] = _loss(runs, job.subset_id, seed, wanted)
-        if items is not None:  # the items table holds this call's subsets only: read it now
+        if items is not None:  # this seed's jobs, from the items table the call just wrote
             items.append(_job_items(read_parquet(items_path(runs_path)), jobs, seed, wanted))
     return [results[(j.subset_id, j.seed)] for j in jobs]
 

@@ -80,7 +80,29 @@ def render_compare(inputs: ReportInputs) -> str:
             text += explain("paired t", "p of a difference")
     if RANDOM not in set(compare["selector"]):
         text += note("no random selector in compare.parquet: no difference to random")
+    text += _lacking_runs(compare, inputs.tables.get("compare_runs"))
     return text + image(data_uri(_plot(compare)), "loss per selector with 95% CI")
+
+
+def _lacking_runs(compare: pd.DataFrame, runs: pd.DataFrame | None) -> str:
+    """A note when compare_runs.parquet lacks fine-tunes that compare.parquet counts: an older
+    instructmining kept only the last seed's selections there, so the evidence on disk would
+    not reproduce the intervals. A rerun of compare rebuilds it from the run records."""
+    if runs is None or "subset_id" not in compare:
+        return ""
+    measured = compare.dropna(subset=metrics(compare), how="all")  # the fine-tunes it counts
+    counted = set(zip(measured["subset_id"], measured["seed"].astype(int), strict=True))
+    kept = set(zip(runs["subset_id"], runs["seed"].astype(int), strict=True))
+    lacking = counted - kept
+    if not lacking:
+        return ""
+    return note(
+        f"compare_runs.parquet lacks {len(lacking)} of the {len(counted)} fine-tunes "
+        "compare.parquet counts (written by an older instructmining, which kept only the last "
+        "seed's selections): rerun <code>instructmining compare</code> with the same settings; "
+        "it rebuilds the table from the run records without training again",
+        True,
+    )
 
 
 def _plot(compare: pd.DataFrame):

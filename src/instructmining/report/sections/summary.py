@@ -82,7 +82,7 @@ def render_summary(inputs: ReportInputs) -> str:
     todo = [
         f"{esc(spec.file)} (<code>{esc(spec.command)}</code>)"
         for name, spec in TABLES.items()
-        if not inputs.has(name) and name != "subset_indicators"
+        if not inputs.has(name) and not spec.optional
     ]
     if todo:
         items.append(("not computed yet", "; ".join(todo)))
