@@ -58,9 +58,9 @@ def select(
     missing indicator values are computed (and cached in `cache_dir`, default the per-user
     cache) with `options`, by default the models the rule was fitted with.
     """
-    from instructmining.progress import console, silence_third_party
+    from instructmining.progress import console, quiet_third_party
 
-    silence_third_party()  # no model library's bars or load reports in a user's notebook or log
+    quiet_third_party()  # no model library's bars or load reports in a user's notebook or log
     filters = SelectFilters(where, dedup, dedup_threshold, diversity, diversity_threshold)
     if isinstance(rule, str | Path):
         from instructmining.rule.model import load_rule
