@@ -11,6 +11,7 @@ from instructmining.experiments import finetune_and_evaluate
 from instructmining.experiments.batching import collate
 from instructmining.experiments.encoding import encode_all
 from instructmining.experiments.model import WarmModel, warm_model
+from instructmining.indicators.lm import MIN_SHARED, common_start
 
 
 def _fp32(config):
@@ -118,3 +119,55 @@ def test_adding_lora_prints_no_library_deprecation_noise(tiny_config):
         warnings.simplefilter("always")
         WarmModel(tiny_config.model_copy(update={"lora": True}))
     assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]
+
+
+def _reference_item_losses(warm, encoded):
+    """The straightforward evaluation the fast one replaced: one item at a time, whole prompt
+    recomputed, LoRA adapters unmerged, loss through `loss_sum`."""
+    warm.model.eval()
+    with torch.no_grad():
+        return [float(warm.loss_sum(*collate([e], warm.pad_id))[0]) for e in encoded]
+
+
+def test_fast_evaluation_equals_the_straightforward_one_after_fine_tuning(
+    tiny_config, pool, eval_items
+):
+    """Shared prompt start, merged adapters and joint sets change no item's loss (fp32: within
+    1e-5 relative, float summation order), and leave the weights exactly as they were."""
+    from instructmining.experiments.train import evaluate_sets, train
+
+    config = _fp32(tiny_config).model_copy(update={"lr": 2e-2})
+    warm = WarmModel(config)
+    train(warm, encode_all(pool.iloc[:8].to_dict("records"), warm.tokenizer, 96), config, seed=1)
+    records = eval_items.iloc[:10].to_dict("records")
+    sets = {
+        "": encode_all(records[:7], warm.tokenizer, 96),
+        "other": encode_all(records[5:], warm.tokenizer, 96),  # two items in both sets
+    }
+    assert common_start([list(e.ids) for e in sets[""]]) >= MIN_SHARED  # the cached start runs
+    before = {k: v.clone() for k, v in warm.model.state_dict().items()}
+    fast = evaluate_sets(warm, sets, batch_size=4)
+    assert all(torch.equal(before[k], v) for k, v in warm.model.state_dict().items())
+    assert any(float(p.abs().max()) > 0 for n, p in warm.model.named_parameters() if "lora_B" in n)
+    for name, encoded in sets.items():
+        sums, counts = fast[name]
+        assert counts == [e.loss_tokens for e in encoded]
+        reference = _reference_item_losses(warm, encoded)
+        assert torch.allclose(torch.tensor(sums), torch.tensor(reference), rtol=1e-5, atol=1e-5)
+
+
+def test_the_base_models_evaluation_is_computed_once_and_shared(tiny_config, eval_items):
+    config = _fp32(tiny_config)
+    items = eval_items.iloc[:6]
+    first = finetune_and_evaluate([], items, config)
+    warm = warm_model(config)
+    assert len(warm.base_items) == 1
+    warm.base_items.clear()
+    again = finetune_and_evaluate([], items, config)  # computed afresh
+    cached = finetune_and_evaluate([], items, config)
+    assert first.item_losses == again.item_losses == cached.item_losses
+    with warm.base_weights():
+        reference = _reference_item_losses(warm, warm.encode_cached(items.to_dict("records"), 96))
+    assert torch.allclose(
+        torch.tensor(first.item_losses[""][0]), torch.tensor(reference), rtol=1e-5
+    )

@@ -57,6 +57,8 @@ class WarmModel:
         self.model = model
         self._head = _plain_head(model)
         self._eval_cache: dict[str, list[Encoded]] = {}
+        # The base model's evaluation per set of items (filled by the experiments' train module).
+        self.base_items: dict[str, dict[str, tuple[list[float], list[int]]]] = {}
 
     def reset(self, seed: int) -> None:
         """Put the weights back to the base model; new LoRA adapters are drawn from `seed`."""
@@ -86,6 +88,38 @@ class WarmModel:
         else:
             self.reset(0)
             yield
+
+    @contextlib.contextmanager
+    def merged_adapters(self) -> Iterator[None]:
+        """For evaluation: each LoRA layer's base weight replaced by W + scaling x B A, adapters
+        off, so a forward pass is one matmul per linear instead of three plus a scale and an
+        add. The original weight tensors are put back untouched (not un-merged by subtracting,
+        which would drift). bf16 frozen weights (`bf16`) keep the unmerged path: a merged bf16
+        weight would round the adapters' update away."""
+        if not self.lora or self.bf16:
+            yield
+            return
+        from peft.tuners.lora import LoraLayer
+
+        saved = []
+        with torch.no_grad():
+            for module in self.model.modules():
+                if isinstance(module, LoraLayer):
+                    base = module.get_base_layer()
+                    delta = sum(module.get_delta_weight(a) for a in module.active_adapters)
+                    saved.append((base, base.weight))
+                    base.weight = nn.Parameter(base.weight + delta, requires_grad=False)
+        try:
+            with self.model.disable_adapter():
+                yield
+        finally:
+            for base, weight in saved:
+                base.weight = weight
+
+    @property
+    def causal_lm(self) -> Any:
+        """The transformers model itself (under LoRA, with its adapter layers in place)."""
+        return self.model.get_base_model() if self.lora else self.model
 
     def encode_cached(self, examples: list[dict[str, Any]], max_length: int) -> list[Encoded]:
         """Encoded evaluation examples, tokenized once per process."""
