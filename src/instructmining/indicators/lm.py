@@ -76,7 +76,7 @@ def common_start(seqs: list[list[int]]) -> int:
     return n
 
 
-def _cache_arg(model: Any) -> str:
+def cache_keyword(model: Any) -> str:
     """The decoder's keyword for a key/value cache (`cache` in transformers 5, before that not)."""
     parameters = inspect.signature(model.base_model.forward).parameters
     return "cache" if "cache" in parameters else "past_key_values"
@@ -116,7 +116,7 @@ def batch_hidden(
         shared = 0
     else:
         cache = _shared_cache(model, seqs[0][:shared], len(seqs), memo, device)
-        kwargs = {"use_cache": True, _cache_arg(model): cache}
+        kwargs = {"use_cache": True, cache_keyword(model): cache}
     ids, mask = pad_right([s[shared:] for s in seqs], pad_id, device)
     full_mask = mask
     if shared:
