@@ -55,12 +55,14 @@ def lora_flops(model: Any, tokens: int, scored: int) -> float:
     """Matmul FLOPs of a LoRA fine-tune over `tokens` real tokens, `scored` of them response tokens.
 
     With n the weights of a frozen linear, V x H the output head, r x (in + out) an adapter's
-    A and B, T = `tokens` and R = `scored` (padding is not counted: it is waste, not work):
+    A and B, T = `tokens` and R = `scored`. These are the nominal FLOPs of the tokens trained on
+    (as model-FLOPs utilisation counts them): padding is not counted, and work the run avoids
+    (the shared prompt start run once per batch) counts as done, as any speed-up would:
       frozen decoder linears   4 n T           forward 2nT, input gradients 2nT, no weight grads
       output head (frozen)     4 V H R         run at response positions only (`WarmModel`)
       each adapter             6 r (in+out) T  forward, input gradients, weight gradients
     Not counted: attention's QK^T and AV products (4 x context x H per token and layer
-    forward, about 5% of the linears' FLOPs at this length), norms, activations, softmax and the
+    forward, under 5% of the linears' FLOPs up to 256 tokens), norms, activations, softmax and the
     optimizer; and layer 0's q/k/v input gradients, which autograd skips (under 1%), are counted.
     Every decoder linear carries an adapter under cpu-small, so the frozen linears are the
     adapters' base layers. Full fine-tuning would be 6 x trainable-path parameters x tokens.
