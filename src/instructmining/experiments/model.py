@@ -101,8 +101,9 @@ class WarmModel:
         off, so a forward pass is one matmul per linear instead of three plus a scale and an
         add. The original weight tensors are put back untouched (not un-merged by subtracting,
         which would drift). bf16 frozen weights (`bf16`) keep the unmerged path: a merged bf16
-        weight would round the adapters' update away."""
-        if not self.lora or self.bf16:
+        weight would round the adapters' update away. CPU only: the merged copies take as much
+        memory again as the adapted weights, which a large model on a GPU may not have."""
+        if not self.lora or self.bf16 or self.device.type != "cpu":
             yield
             return
         from peft.tuners.lora import LoraLayer
