@@ -35,7 +35,7 @@ from unittest.mock import patch
 import numpy as np
 import pandas as pd
 import torch
-from machine import machine_line
+from machine import machine_line, matmul_peak
 from profile_ppl import bottleneck, print_profile, profile_run
 
 from instructmining.hashing import hash_object
@@ -64,45 +64,6 @@ def load_pool(path: Path, n: int) -> pd.DataFrame:
             for r in records
         ]
     )  # fmt: skip
-
-
-def linear_shapes(config: Any, tokens: int) -> list[tuple[str, int, int, int]]:
-    """(name, rows, in, out) of the model's own linears at `tokens` rows (the head at a quarter)."""
-    hidden, inter = config.hidden_size, config.intermediate_size
-    head_dim = getattr(config, "head_dim", None) or hidden // config.num_attention_heads
-    kv = config.num_key_value_heads * head_dim
-    return [
-        ("q/o proj", tokens, hidden, hidden),
-        ("k/v proj", tokens, hidden, kv),
-        ("gate/up proj", tokens, hidden, inter),
-        ("down proj", tokens, inter, hidden),
-        ("LM head", tokens // 4, hidden, config.vocab_size),
-    ]
-
-
-def _gflops(rows: int, inner: int, out: int, dtype: torch.dtype, repeats: int) -> float:
-    """Median GFLOP/s of one linear (x @ w.T), after a warm-up call."""
-    x, w = torch.randn(rows, inner, dtype=dtype), torch.randn(out, inner, dtype=dtype)
-    torch.nn.functional.linear(x, w)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.nn.functional.linear(x, w)
-        times.append(time.perf_counter() - start)
-    return 2 * rows * inner * out / statistics.median(times) / 1e9
-
-
-def matmul_peak(config: Any, quick: bool, dtype: torch.dtype) -> tuple[float, list[str]]:
-    """Median GFLOP/s over square sizes and the model's linear shapes, with each shape's figure.
-
-    One matrix size alone is a fragile peak (a 2,048 square once read 1,909 GFLOP/s where the
-    model's shapes ran far slower); the median over shapes is what the run can hope for.
-    """
-    squares, tokens, repeats = ([1024, 2048], 1024, 3) if quick else ([1024, 2048, 4096], 4096, 5)
-    shapes = [(f"square {n}", n, n, n) for n in squares] + linear_shapes(config, tokens)
-    rates = [(name, _gflops(r, i, o, dtype, repeats), r, i, o) for name, r, i, o in shapes]
-    notes = [f"{name} {r}x{i}x{o}: {g:.0f}" for name, g, r, i, o in rates]
-    return statistics.median(g for _, g, *_ in rates), notes
 
 
 def encoded_pool(tokenizer: Any, pool: pd.DataFrame) -> list:

@@ -21,7 +21,7 @@ SHARED = ROOT / ".." / "shared" / "data"
     [
         ("indicators.py", ["ppl+ifd FLOP/s", "passes batched apart vs joint", "status"]),
         ("threads.py", ["two at once, no budget", "two at once, budget split"]),
-        ("finetune.py", ["trainer ", "ours / it"]),
+        ("finetune.py", ["trainer ", "ours / it", "fine-tune FLOP/s", "matmul peak"]),
         ("design.py", ["d-optimal N/4", "perm_p", "heldout top-random"]),
     ],
 )

@@ -110,9 +110,11 @@ def test_pool_without_required_columns_is_a_user_error(tmp_path):
 
 
 def test_subset_means_average_each_column_per_subset():
+    """Integer subset ids (as pandas writes them) come back as text, the one form ids are
+    compared in (issue 27, point 7)."""
     values = pd.DataFrame({"id": ["a", "b", "c"], "ppl": [1.0, 3.0, 5.0], "mtld": [2.0, None, 4.0]})
     subsets = pd.DataFrame({"subset_id": [0, 0, 1, 1], "id": ["a", "b", "b", "c"]})
     means = subset_means(values, subsets)
-    assert means.to_dict("list") == {"subset_id": [0, 1], "ppl": [2.0, 4.0], "mtld": [2.0, 4.0]}
-    with pytest.raises(UserError, match="1 subset example"):
+    assert means.to_dict("list") == {"subset_id": ["0", "1"], "ppl": [2.0, 4.0], "mtld": [2.0, 4.0]}
+    with pytest.raises(UserError, match=r"1 example\(s\) of subset\(s\) 0 are not in the pool"):
         subset_means(values, pd.DataFrame({"subset_id": [0], "id": ["zz"]}))

@@ -21,6 +21,7 @@ from instructmining.errors import UserError
 from instructmining.experiments.config import ExperimentConfig
 from instructmining.experiments.encoding import IGNORE, Encoded, encode_all
 from instructmining.hashing import hash_object
+from instructmining.indicators.lm import MIN_SHARED, cache_keyword
 from instructmining.models.loader import cpu_has_bf16, load_causal_lm
 
 # Architectures whose logits are exactly `lm_head(last_hidden_state)`: for them logits are
@@ -56,7 +57,14 @@ class WarmModel:
             _enable_checkpointing(model)
         self.model = model
         self._head = _plain_head(model)
+        # A start run once for all rows would share one dropout mask, and checkpointing turns
+        # the key/value cache off: both keep the full forward.
+        dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules())
+        dropout |= bool(getattr(model.config, "attention_dropout", 0))
+        self._share_starts = not dropout and not config.gradient_checkpointing
         self._eval_cache: dict[str, list[Encoded]] = {}
+        # The base model's evaluation per set of items (filled by the experiments' train module).
+        self.base_items: dict[str, dict[str, tuple[list[float], list[int]]]] = {}
 
     def reset(self, seed: int) -> None:
         """Put the weights back to the base model; new LoRA adapters are drawn from `seed`."""
@@ -87,6 +95,39 @@ class WarmModel:
             self.reset(0)
             yield
 
+    @contextlib.contextmanager
+    def merged_adapters(self) -> Iterator[None]:
+        """For evaluation: each LoRA layer's base weight replaced by W + scaling x B A, adapters
+        off, so a forward pass is one matmul per linear instead of three plus a scale and an
+        add. The original weight tensors are put back untouched (not un-merged by subtracting,
+        which would drift). bf16 frozen weights (`bf16`) keep the unmerged path: a merged bf16
+        weight would round the adapters' update away. CPU only: the merged copies take as much
+        memory again as the adapted weights, which a large model on a GPU may not have."""
+        if not self.lora or self.bf16 or self.device.type != "cpu":
+            yield
+            return
+        from peft.tuners.lora import LoraLayer
+
+        saved = []
+        with torch.no_grad():
+            for module in self.model.modules():
+                if isinstance(module, LoraLayer):
+                    base = module.get_base_layer()
+                    delta = sum(module.get_delta_weight(a) for a in module.active_adapters)
+                    saved.append((base, base.weight))
+                    base.weight = nn.Parameter(base.weight + delta, requires_grad=False)
+        try:
+            with self.model.disable_adapter():
+                yield
+        finally:
+            for base, weight in saved:
+                base.weight = weight
+
+    @property
+    def causal_lm(self) -> Any:
+        """The transformers model itself (under LoRA, with its adapter layers in place)."""
+        return self.model.get_base_model() if self.lora else self.model
+
     def encode_cached(self, examples: list[dict[str, Any]], max_length: int) -> list[Encoded]:
         """Encoded evaluation examples, tokenized once per process."""
         key = hash_object([examples, max_length])
@@ -115,11 +156,34 @@ class WarmModel:
         scored = targets != IGNORE
         if self._head is not None:
             backbone, head = self._head
-            hidden = backbone(input_ids=ids, use_cache=False).last_hidden_state[:, :-1]
-            logits = head(hidden[scored])
+            shared = self._shared_start(ids, scored)
+            hidden = self._hidden(backbone, ids, shared)[:, :-1]
+            logits = head(hidden[scored[:, shared:]])
         else:
             logits = self.model(input_ids=ids, use_cache=False).logits[:, :-1][scored]
         return F.cross_entropy(logits.float(), targets[scored], reduction="none"), scored
+
+    def _shared_start(self, ids: torch.Tensor, scored: torch.Tensor) -> int:
+        """Leading tokens every row shares (the chat template's system prompt and user header),
+        up to the first scored position; 0 when too few to be worth a separate forward."""
+        if not self._share_starts or len(ids) < 2:
+            return 0
+        same = int((ids == ids[:1]).all(dim=0).long().cumprod(0).sum())
+        first = torch.where(scored.any(dim=1), scored.long().argmax(dim=1), scored.shape[1])
+        shared = min(same, int(first.min()))
+        return shared if shared >= MIN_SHARED else 0
+
+    @staticmethod
+    def _hidden(backbone: nn.Module, ids: torch.Tensor, shared: int) -> torch.Tensor:
+        """Last hidden states of ids[:, shared:]: the shared start runs once, for one row, and
+        its key/value cache is repeated for every row (gradients from all rows flow back
+        through the repeat, so training sees exactly what a full forward gives)."""
+        if not shared:
+            return backbone(input_ids=ids, use_cache=False).last_hidden_state
+        start = backbone(input_ids=ids[:1, :shared], use_cache=True)[1]
+        start.batch_repeat_interleave(len(ids))
+        rest = {"input_ids": ids[:, shared:], "use_cache": True, cache_keyword(backbone): start}
+        return backbone(**rest).last_hidden_state
 
 
 def _add_lora(model: Any, config: ExperimentConfig) -> Any:

@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from instructmining.experiments.batching import collate, length_batches
 from instructmining.experiments.config import ExperimentConfig, optimizer_steps
 from instructmining.experiments.encoding import Encoded, encode_all
 from instructmining.experiments.model import WarmModel, warm_model
+from instructmining.hashing import hash_object
+from instructmining.indicators.lm import response_nll
 
 # Progress of a run: (steps done, steps in all, status text).
 StepCallback = Callable[[int, int, str], None]
@@ -99,20 +102,66 @@ def train(
     return epoch_loss / max(epoch_count, 1), tokens
 
 
+def _fp32_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Token losses as training measures them: cross-entropy of the logits cast to fp32."""
+    return F.cross_entropy(logits.float(), targets, reduction="none")
+
+
+def _batch_losses(warm: WarmModel, items: list[Encoded], memo: dict) -> list[float]:
+    """Each item's summed response-token loss. The prompt start every row shares (the chat
+    template's system prompt and user header) comes from one cached forward (`memo`)."""
+    if warm._head is None:  # logits are not just head(hidden): the model's own forward
+        return warm.row_losses(*collate(items, warm.pad_id))[0]
+    cuts = [max(e.prompt_len, 1) for e in items]  # a prompt-less item scores from token 2
+    pairs = [(list(e.ids[:k]), list(e.ids[k:])) for e, k in zip(items, cuts, strict=True)]
+    return response_nll(warm.causal_lm, pairs, warm.pad_id, warm.device, memo, nll=_fp32_nll)
+
+
 @torch.no_grad()
 def evaluate_items(
     warm: WarmModel, encoded: list[Encoded], batch_size: int
 ) -> tuple[list[float], list[int]]:
-    """Summed response-token loss and token count of each item, in the items' order."""
+    """Summed response-token loss and token count of each item, in the items' order.
+
+    Batches are sorted by length; the shared prompt start runs once per evaluation (the model
+    does not change during one), and LoRA adapters are merged into the weights while it runs.
+    """
     warm.model.eval()
-    sums, counts = [0.0] * len(encoded), [0] * len(encoded)
-    for batch in length_batches([len(e.ids) for e in encoded], batch_size):
-        ids, labels = collate([encoded[i] for i in batch], warm.pad_id)
-        with warm.autocast():
-            loss, n = warm.row_losses(ids, labels)
-        for i, item_loss, item_tokens in zip(batch, loss, n, strict=True):
-            sums[i], counts[i] = float(item_loss), int(item_tokens)
+    sums, counts = [0.0] * len(encoded), [e.loss_tokens for e in encoded]
+    memo: dict = {}
+    with warm.merged_adapters():
+        for batch in length_batches([len(e.ids) for e in encoded], batch_size):
+            with warm.autocast():
+                losses = _batch_losses(warm, [encoded[i] for i in batch], memo)
+            for i, loss in zip(batch, losses, strict=True):
+                sums[i] = float(loss)
     return sums, counts
+
+
+def evaluate_sets(
+    warm: WarmModel, sets: dict[str, list[Encoded]], batch_size: int
+) -> dict[str, tuple[list[float], list[int]]]:
+    """Each set's item losses from one evaluation of the distinct items of all sets: an item in
+    two sets is scored once, and a small set's items fill batches with the others'."""
+    unique = list(dict.fromkeys(e for items in sets.values() for e in items))
+    where = {e: i for i, e in enumerate(unique)}
+    sums, counts = evaluate_items(warm, unique, batch_size)
+    return {
+        name: ([sums[where[e]] for e in items], [counts[where[e]] for e in items])
+        for name, items in sets.items()
+    }
+
+
+def _base_evaluation(
+    warm: WarmModel, sets: dict[str, list[Encoded]], batch_size: int
+) -> dict[str, tuple[list[float], list[int]]]:
+    """The base model's item losses, computed once per process for the same items: every
+    runs table (experiments, search, compare) records a baseline on the same sets."""
+    key = hash_object([[(n, [(e.ids, e.prompt_len) for e in s]) for n, s in sets.items()]])
+    if key not in warm.base_items:
+        with warm.base_weights():
+            warm.base_items[key] = evaluate_sets(warm, sets, batch_size)
+    return {n: (list(s), list(c)) for n, (s, c) in warm.base_items[key].items()}
 
 
 def finetune_and_evaluate(
@@ -143,16 +192,11 @@ def finetune_and_evaluate(
         if on_step is not None:
             steps = optimizer_steps(len(encoded), config)
             on_step(steps, steps, f"loss {train_loss:.3f}, evaluating")
-        items = {
-            n: evaluate_items(warm, e, config.eval_batch_size) for n, e in encoded_evals.items()
-        }
+        items = evaluate_sets(warm, encoded_evals, config.eval_batch_size)
     else:
         if on_step is not None:
             on_step(0, 0, "evaluating the base model")
-        with warm.base_weights():
-            items = {
-                n: evaluate_items(warm, e, config.eval_batch_size) for n, e in encoded_evals.items()
-            }
+        items = _base_evaluation(warm, encoded_evals, config.eval_batch_size)
     losses = {n: sum(sums) / max(sum(counts), 1) for n, (sums, counts) in items.items()}
     eval_loss = losses.pop("")
     return RunResult(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -75,7 +76,7 @@ def common_start(seqs: list[list[int]]) -> int:
     return n
 
 
-def _cache_arg(model: Any) -> str:
+def cache_keyword(model: Any) -> str:
     """The decoder's keyword for a key/value cache (`cache` in transformers 5, before that not)."""
     parameters = inspect.signature(model.base_model.forward).parameters
     return "cache" if "cache" in parameters else "past_key_values"
@@ -115,7 +116,7 @@ def batch_hidden(
         shared = 0
     else:
         cache = _shared_cache(model, seqs[0][:shared], len(seqs), memo, device)
-        kwargs = {"use_cache": True, _cache_arg(model): cache}
+        kwargs = {"use_cache": True, cache_keyword(model): cache}
     ids, mask = pad_right([s[shared:] for s in seqs], pad_id, device)
     full_mask = mask
     if shared:
@@ -132,11 +133,13 @@ def response_nll(
     device: torch.device,
     memo: dict | None = None,
     chunk: int = 2048,
+    nll: Callable[[Any, Any], Any] = token_nll,
 ) -> list[float]:
     """Summed negative log-likelihood of each response given its prefix (prefix not scored).
 
     Each pair is (prefix ids, response ids) with a non-empty prefix, so every response token is
     predicted from the position before it; a shared start leaves each row one prefix token.
+    `nll` scores logits against targets (the fine-tunes' evaluation keeps its fp32 loss).
     """
     limit = min(len(p) for p, _ in pairs) - 1
     hidden, _, shared = batch_hidden(model, [p + r for p, r in pairs], limit, pad_id, device, memo)
@@ -149,12 +152,13 @@ def response_nll(
     rows_t = torch.tensor(rows, device=device)
     scored = hidden[rows_t, torch.tensor(positions, device=device)]
     targets_t = torch.tensor(targets, device=device)
-    nll = torch.empty(len(targets), dtype=torch.float32, device=device)
+    losses = torch.empty(len(targets), dtype=torch.float32, device=device)
     for s in range(0, len(targets), chunk):
-        nll[s : s + chunk] = token_nll(
+        losses[s : s + chunk] = nll(
             head_logits(model, scored[s : s + chunk]), targets_t[s : s + chunk]
         )
-    sums = torch.zeros(len(pairs), dtype=torch.float32, device=device).index_add_(0, rows_t, nll)
+    sums = torch.zeros(len(pairs), dtype=torch.float32, device=device)
+    sums.index_add_(0, rows_t, losses)
     return sums.tolist()
 
 
