@@ -1,8 +1,9 @@
 """`instructmining demo --quick`: the whole loop on the bundled real data and models, end to end.
 
 The reduced size is too small for a meaningful rule; it checks that every stage runs on the real
-path, that the closing message carries the rule, the comparison and the report, and that a rerun
-resumes from the workspace without training again.
+path (the selections design, a refine round, compare judging the final selection), that the
+closing message carries the rule, the comparison and the report, and that a rerun resumes from
+the workspace without training again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 
 from instructmining.sampling import read_design_info
+from instructmining.selection.compare import subset_name
 from instructmining.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -58,12 +60,26 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
         assert (workspace / name).is_file(), name
     pool = pd.read_parquet(workspace / "pool.parquet")
     assert sorted(pool["source"].unique()) == ["dolly", "oasst", "openorca", "stackexchange"]
+    # The selections design over every indicator column (those the rule may use), random
+    # subsets among them.
     design = read_design_info(Workspace(workspace).mixtures)
-    assert design["design"] == "d-optimal" and design["columns"] == ["ppl", "ifd"]
-    assert design["figures"]["d_efficiency"] > design["dirichlet"]["d_efficiency"]
+    indicators = pd.read_parquet(workspace / "indicators.parquet")
+    assert design["design"] == "selections"
+    assert set(design["columns"]) == set(indicators.columns) - {"id"}
+    kinds = [origin["kind"] for origin in design["origins"].values()]
+    assert len(kinds) == 8 and kinds.count("random") == 1 and kinds.count("selection") == 7
     runs = pd.read_parquet(workspace / "runs.parquet")
     assert (runs["status"] == "ok").all()
-    assert runs["subset_id"].nunique() == 8 + 1  # subsets and the untrained baseline
+    # the 8 subsets, the refine round's selection and the untrained baseline
+    assert set(runs["subset_id"]) == {*design["origins"], "refine1", "__base__"}
+    # One refine round: chosen inside the evidence, added as a subset, fine-tuned, refitted.
+    refine = pd.read_parquet(workspace / "refine.parquet")
+    assert list(refine["round"]) == [1] and list(refine["status"]) == ["measured"]
+    assert refine["kind"].iloc[0] == "inside the evidence" and refine["n"].iloc[0] == 8
+    assert refine[["predicted", "measured"]].notna().all().all()
+    assert "refine1" in set(pd.read_parquet(workspace / "subsets.parquet")["subset_id"])
+    assert "refine stops: 1 round(s) done" in first.stdout
+    assert "refine1" in json.loads((workspace / "rule.json").read_text())["evidence"]["subsets"]
     assert runs["test_loss__mt_bench"].notna().all()
     # It really trains: every fine-tune moves the loss away from the base model's, and the
     # subsets differ (an lr-0 schedule once gave all 16 runs the base loss, 3.024196).
@@ -92,12 +108,18 @@ def test_quick_demo_runs_every_stage_and_resumes(tmp_path: Path) -> None:
     assert {"contaminated", "exact", "near"} <= set(overlap)
     compare = pd.read_parquet(workspace / "compare.parquet")
     assert set(compare["selector"]) == {"rule", "random", "ifd", "mixture"}
+    # compare judges the final selection: the examples select wrote, for every seed.
+    selected = pd.read_json(workspace / "selected.jsonl", lines=True)["id"].astype(str)
+    rule_arm = set(compare.loc[compare["selector"] == "rule", "subset_id"])
+    assert rule_arm == {subset_name("rule-chosen8", list(selected))}
+    assert first.stdout.count("selection: inside the evidence") == 2  # select's and compare's
     assert set(compare["eval_set"]) == {"fit", "holdout", "mt_bench"}
     summary = pd.read_parquet(workspace / "compare_summary.parquet")
     vs_random = summary[summary["selector"] == "random"]
     assert sorted(vs_random["eval_set"]) == ["fit", "holdout", "mt_bench"]  # one interval each
     assert vs_random[["diff_low", "boot_low"]].notna().all().all()
     assert "verdict: The rule" in first.stdout and "permutation p" in first.stdout
+    assert "its selection" in first.stdout and "its top n" not in first.stdout
     assert "paired bootstrap over items and seeds" in first.stdout
     assert " on holdout:" in first.stdout and " on mt_bench:" in first.stdout
     report = (workspace / "report.html").read_text()

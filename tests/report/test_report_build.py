@@ -235,7 +235,7 @@ def test_report_opens_with_the_verdict_and_its_figures(ws: Path) -> None:
     assert list(sections)[0] == "verdict"
     verdict = sections["verdict"]
     assert esc(rule_verdict(rule, summary.to_dict("records"))) in verdict
-    assert "on the held-out items its top n beats random" in verdict.lower()
+    assert "on the held-out items its selection beats random" in verdict.lower()
     assert "permutation p" in verdict and "CV Spearman" in verdict
     assert "mixture rule" in verdict and "1 of 3 (seed 0)" in verdict
     assert "2 (1 exact, 1 near; dropped)" in verdict

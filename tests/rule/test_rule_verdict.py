@@ -24,10 +24,11 @@ def test_better_than_chance_reports_the_held_out_intervals():
     text = verdict(0.005, 0.31, 0.55, BEATS)
     assert text.startswith("The rule predicts fine-tuning loss better than chance")
     assert (
-        "On the held-out items its top n beats random (-0.0400, 95% CI -0.0800 to -0.0100" in text
+        "On the held-out items its selection beats random (-0.0400, 95% CI -0.0800 to -0.0100"
+        in text
     )
     assert "over items and seeds" in text
-    assert "on mt_bench its top n does not differ from random" in text
+    assert "on mt_bench its selection does not differ from random" in text
     assert "fitted on" not in text  # the in-sample set is left out when others exist
     assert text.count(".") >= 2 and len(text.split(". ")) <= 3
 
@@ -37,7 +38,7 @@ def test_intervals_fall_back_to_seeds_and_to_the_fit_set():
              "diff_high": 0.03}]  # fmt: skip
     text = verdict(0.5, 0.0, None, rows)
     assert "CV Spearman = unmeasured" in text
-    assert "on the items it was fitted on its top n is worse than random" in text.lower()
+    assert "on the items it was fitted on its selection is worse than random" in text.lower()
     assert "over seeds only" in text
 
 

@@ -18,7 +18,7 @@ from instructmining.experiments.arguments import (
 )
 from instructmining.pipeline.config import CompareConfig, SearchConfig, SelectConfig, default_of
 from instructmining.report.console import console, print_comparison, print_table
-from instructmining.selection.selectors import SELECTORS
+from instructmining.selection.selectors import COMPARE_BASELINES, RULE_TOP, SELECTORS
 from instructmining.threads import start_thread_budget
 from instructmining.workspace import Workspace, selection_beside
 
@@ -37,8 +37,10 @@ SELECTOR_HELP = (
     "rule's best source mixture, or one indicator, best first (lowest ppl; highest of the "
     "others, ifd >= 1 last; unieval: the mean of its three scores)."
 )
-BASELINES = [name for name in SELECTORS if name not in ("rule", "random")]
-BASELINES_HELP = f"Comma-separated, from {', '.join(BASELINES)} (rule and random always run)."
+BASELINES_HELP = (
+    f"Comma-separated, from {', '.join(COMPARE_BASELINES)} (rule and random always run; "
+    f"{RULE_TOP}: the rule's unconstrained top n, an extrapolation)."
+)
 RECORDED_TESTS_HELP = TEST_EVAL_HELP + " Default: the test sets the workspace recorded."
 PresetOpt = Annotated[
     str | None, typer.Option("--preset", help="Fine-tuning preset (default: the workspace's).")
@@ -316,7 +318,8 @@ def compare(
     models: ModelFlags = RULE_MODELS,
     execution: RunFlags = LOCAL_RUN,
 ) -> None:
-    """Eval loss of the rule's top n against random n and single-indicator baselines."""
+    """Eval loss of the rule's selection (as select --rule makes it) against random n and
+    baselines."""
     from instructmining.distributed.options import executor_from_options
     from instructmining.paths import refuse_overwrite
     from instructmining.rule.verdict import rule_verdict
@@ -342,6 +345,8 @@ def compare(
         executor=runner,
         test_evals=parse_test_evals(test_eval or []),
     )
+    for line in found.choice.lines() if found.choice else []:
+        console.print(line, highlight=False, soft_wrap=True)
     print_comparison(found.summary, n, len(seed_list))
     console.print(f"the rule's target: {loaded.target.explain()}", highlight=False)
     verdict = rule_verdict(loaded.info, found.summary.to_dict("records"))

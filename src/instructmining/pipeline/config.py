@@ -101,10 +101,11 @@ def _models() -> Iterable[str]:
 
 
 def _baselines() -> Iterable[str]:
-    """Selectors a comparison may add: every one but the rule and random, which always run."""
-    from instructmining.selection.selectors import SELECTORS
+    """Selectors a comparison may add: every one but the rule and random, which always run, and
+    `rule-top`, the rule's unconstrained top n."""
+    from instructmining.selection.selectors import COMPARE_BASELINES
 
-    return [name for name in SELECTORS if name not in ("rule", "random")]
+    return COMPARE_BASELINES
 
 
 Preset = Annotated[str, _one_of(_presets)]

@@ -79,7 +79,7 @@ STAGES = (
     Stage(
         "compare",
         "compare",
-        ("rule", "pool", "indicators", "experiment"),
+        ("rule", "pool", "indicators", "experiment", "subsets", "selection"),
         ("compare", "compare_summary", "compare_items"),
     ),
     Stage(
@@ -520,7 +520,10 @@ class Pipeline:
             options=options,
             knn_k=self.cfg.indicators.k,
             executor=self.executor,
+            filters=self.cfg.select.filters() if self.cfg.select else None,
         )
+        for line in found.choice.lines():
+            console.print(line, highlight=False, soft_wrap=True)
         print_comparison(found.summary, cfg.n, cfg.seeds)
         verdict = rule_verdict(rule.info, found.summary.to_dict("records"))
         console.print(f"[bold]verdict:[/] {verdict}", soft_wrap=True)

@@ -46,15 +46,19 @@ def print_comparison(summary: pd.DataFrame, n: int, seeds: int) -> None:
     them decides the verdict."""
     from instructmining.rule.verdict import DECIDING_INTERVAL
     from instructmining.selection.compare import BOOT_METHOD
+    from instructmining.selection.selectors import RULE_TOP, RULE_TOP_MEANS
 
     columns = ["selector", "runs", "mean", "sd", "diff", "diff_low", "diff_high", "p"]
     columns += [c for c in ("boot_low", "boot_high") if c in summary.columns]
     console.print(
-        f"{n} examples per selection, {seeds} seeds; diff = rule - selector (negative favours "
-        f"the rule); diff_low/diff_high: 95% CI, paired t over seeds; boot_low/boot_high: 95% "
-        f"CI, {BOOT_METHOD}. {DECIDING_INTERVAL}",
+        f"{n} examples per selection, {seeds} seeds; rule: the rule's selection (as `select "
+        f"--rule` makes it, inside the evidence); diff = rule - selector (negative favours the "
+        f"rule's selection); diff_low/diff_high: 95% CI, paired t over seeds; boot_low/boot_high: "
+        f"95% CI, {BOOT_METHOD}. {DECIDING_INTERVAL}",
         soft_wrap=True,
     )
+    if RULE_TOP in set(summary["selector"]):
+        console.print(f"{RULE_TOP}: {RULE_TOP_MEANS}", soft_wrap=True)
     if "eval_set" not in summary.columns:
         summary = summary.assign(eval_set="fit")
     for eval_set, rows in summary.groupby("eval_set", sort=False):

@@ -50,8 +50,8 @@ def _interval(row: Mapping[str, Any]) -> tuple[float, float, str] | None:
 
 def random_outcomes(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
     """(evaluation set, "beats" | "is worse than" | "does not differ from", interval) of the
-    rule's top n against random on each non-fit evaluation set (the fit set only when there is
-    no other), by the deciding interval."""
+    rule's selection (compare's rule arm) against random on each non-fit evaluation set (the
+    fit set only when there is no other), by the deciding interval."""
     vs_random = [r for r in rows if r.get("selector") == "random" and _ok(r.get("diff"))]
     others = [r for r in vs_random if r.get("eval_set", FIT_SET) != FIT_SET]
     found = []
@@ -67,10 +67,10 @@ def random_outcomes(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, s
 
 
 def _against_random(rows: list[Mapping[str, Any]]) -> str | None:
-    """'on X its top n beats random by D (95% CI ...)' for each non-fit evaluation set (the fit
+    """'on X its selection beats random by D (95% CI ...)' for each non-fit evaluation set (the fit
     set only when there is no other)."""
     parts = [
-        f"on {_label(where)} its top n {outcome} random ({ci})"
+        f"on {_label(where)} its selection {outcome} random ({ci})"
         for where, outcome, ci in random_outcomes(rows)
     ]
     return "; ".join(parts) if parts else None

@@ -1,4 +1,7 @@
-"""Is the rule's top n better than random n and than the baselines, beyond noise?
+"""Is the rule's selection better than random n and than the baselines, beyond noise?
+
+The rule's arm is the selection `select --rule` makes (inside the rule's evidence); the rule's
+unconstrained top n is the optional baseline `rule-top`, an extrapolation (docs/selection.md).
 
 Every selection is trained once per seed and the same fine-tuned model is evaluated on every
 evaluation set (the items the rule was fitted on, the held-out items, each test set), so each
@@ -12,8 +15,9 @@ seeds do not line up) and a paired bootstrap that resamples evaluation items and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ from scipy import stats
 from instructmining.errors import UserError, param
 from instructmining.hashing import hash_object
 from instructmining.selection.select import score_pool
+from instructmining.selection.selectors import RULE_TOP
 
 RUN_COLUMNS = ["selector", "seed", "n", "eval_set", "eval_loss", "subset_id"]
 ITEM_COLUMNS = ["selector", "seed", "eval_set", "item_id", "loss_sum", "tokens"]
@@ -48,11 +53,13 @@ Evaluate = Callable[[list[Job]], "pd.DataFrame | list[float]"]
 @dataclass
 class Comparison:
     """runs: one row per (selector, seed, eval set); summary: one interval per eval set and
-    selector; items: each run's loss on each evaluation item."""
+    selector; items: each run's loss on each evaluation item; choice: how the rule's selection
+    was chosen (`selection.evidence.Choice`), where compare chose one."""
 
     runs: pd.DataFrame
     summary: pd.DataFrame
     items: pd.DataFrame
+    choice: Any = None
 
 
 def subset_name(label: str, ids: list[str] | tuple[str, ...]) -> str:
@@ -61,15 +68,31 @@ def subset_name(label: str, ids: list[str] | tuple[str, ...]) -> str:
     return f"{label}-{hash_object(sorted(ids), length=8)}"
 
 
+def top_label(name: str, n: int) -> str:
+    """A ranking's top-n subset label: `reward-top8`; `rule-top` gives `rule-top8`, the label
+    the rule's arm had when it was the top n, so those runs' records are reused."""
+    return f"{name}{n}" if name.endswith("-top") else f"{name}-top{n}"
+
+
 def plan_jobs(
-    pool: pd.DataFrame, rankings: dict[str, pd.DataFrame], seeds: list[int], n: int
+    pool: pd.DataFrame,
+    rankings: dict[str, pd.DataFrame | Sequence[str]],
+    seeds: list[int],
+    n: int,
 ) -> list[Job]:
-    """Jobs for the deterministic selections in `rankings` and for random n, per seed."""
+    """Jobs for the deterministic selections in `rankings` and for random n, per seed.
+
+    A ranking (a frame with id, best first) gives its top n; a sequence of ids is a selection
+    made already (the rule's, inside its evidence), labelled `NAME-chosenN` so its runs never
+    mix with a top n's."""
     jobs = []
     for seed in seeds:
         for name, ranked in rankings.items():
-            ids = tuple(ranked["id"].head(n))
-            jobs.append(Job(name, seed, subset_name(f"{name}-top{n}", ids), ids))
+            if isinstance(ranked, pd.DataFrame):
+                ids, label = tuple(ranked["id"].head(n)), top_label(name, n)
+            else:
+                ids, label = tuple(ranked), f"{name}-chosen{n}"
+            jobs.append(Job(name, seed, subset_name(label, ids), ids))
         ids = tuple(score_pool(pool[["id"]], "random", seed=seed, progress=False)["id"].head(n))
         jobs.append(Job("random", seed, subset_name(f"random{seed}-top{n}", ids), ids))
     return jobs
@@ -77,7 +100,7 @@ def plan_jobs(
 
 def compare_selections(
     pool: pd.DataFrame,
-    rankings: dict[str, pd.DataFrame],
+    rankings: dict[str, pd.DataFrame | Sequence[str]],
     evaluate: Evaluate,
     seeds: list[int],
     n: int,
@@ -86,11 +109,15 @@ def compare_selections(
 ) -> Comparison:
     """Train every selection with every seed and summarise each evaluation set.
 
-    `rankings` maps a deterministic selector's name to its ranking (id, score, rank)."""
+    `rankings` maps a deterministic selector's name to its ranking (id, score, rank) or to the
+    ids of the selection it made (each of n examples)."""
     if len(seeds) < 2:
         raise UserError("compare needs at least 2 seeds to measure noise")
     if n <= 0 or n > len(pool):
         raise UserError(f"{param('n')} must lie in 1..{len(pool)} (the pool size), got {n}")
+    for name, ranked in rankings.items():
+        if not isinstance(ranked, pd.DataFrame) and len(ranked) != n:
+            raise ValueError(f"selection {name} holds {len(ranked)} examples, not n = {n}")
     jobs = plan_jobs(pool, rankings, seeds, n)
     items = _item_table(jobs, evaluate(jobs))
     runs = _run_table(jobs, items, n)
@@ -217,7 +244,7 @@ def summarize_comparison(
     if "eval_set" not in runs.columns:
         runs = runs.assign(eval_set=FIT_SET)
     rows = []
-    order = {reference: 0, "random": 1}
+    order = {reference: 0, "random": 1, RULE_TOP: 2}
     for eval_set in sorted(runs["eval_set"].unique(), key=_set_order):
         mine = runs[runs["eval_set"] == eval_set]
         by_seed = {
@@ -238,6 +265,6 @@ def summarize_comparison(
                     in_set = items[items["eval_set"] == eval_set]
                     row.update(bootstrap_interval(in_set, reference, name, n_boot, confidence))
             found.append(row)
-        found.sort(key=lambda r: (order.get(r["selector"], 2), r["selector"]))
+        found.sort(key=lambda r: (order.get(r["selector"], 3), r["selector"]))
         rows += found
     return pd.DataFrame(rows)

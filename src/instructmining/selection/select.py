@@ -351,6 +351,23 @@ def non_finite_note(ranked: pd.DataFrame, selected: pd.DataFrame) -> str | None:
     )
 
 
+def rule_choice(
+    rule: Rule,
+    ranked: pd.DataFrame,
+    values: pd.DataFrame,
+    n: int,
+    tested: pd.DataFrame | None = None,
+    extrapolate: bool = False,
+) -> Choice:
+    """The rule's selection of n among the examples the filters kept (`rank_pool`'s ranking and
+    values): one call, so `select --rule` and compare's rule arm choose the same examples."""
+    from instructmining.selection.filters import candidates
+
+    live = set(candidates(ranked, n)["id"])  # what --where, --dedup and --diversity kept
+    values = values[values["id"].astype(str).isin(live)]
+    return choose_selection(rule, values, n, extrapolate=extrapolate, tested=tested)
+
+
 def select_stage(
     pool: pd.DataFrame,
     ranked: pd.DataFrame,
@@ -376,11 +393,7 @@ def select_stage(
     not hold one already: a selection that cannot be made fails before the folder is touched."""
     choice, kept = None, ranked
     if rule is not None and values is not None:
-        from instructmining.selection.filters import candidates
-
-        live = set(candidates(ranked, n)["id"])  # what --where, --dedup and --diversity kept
-        values = values[values["id"].astype(str).isin(live)]
-        choice = choose_selection(rule, values, n, extrapolate=extrapolate, tested=tested)
+        choice = rule_choice(rule, ranked, values, n, tested, extrapolate)
         ranked.attrs["evidence"] = choice.to_dict()
         kept = ranked[ranked["id"].isin(set(choice.ids))]
     selected = select_top(pool, kept, n)

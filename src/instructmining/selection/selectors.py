@@ -133,6 +133,14 @@ BASELINES = {
     "unieval": lambda k: MeanSelector("unieval", tuple(UNIEVAL_COLUMNS), True),
 }
 SELECTORS = ("rule", "random", "mixture", *BASELINES)
+# compare's extra baseline: the rule's unconstrained top n, beside its selection inside the
+# evidence (an extrapolation; selection/compare.py).
+RULE_TOP = "rule-top"
+RULE_TOP_MEANS = (
+    "the rule's unconstrained top n, an extrapolation: it may lie where no tested subset came, "
+    "so the rule's prediction for it is untested"
+)
+COMPARE_BASELINES = (RULE_TOP, "mixture", *BASELINES)
 
 
 def get_selector(name: str, rule: Rule | None = None, knn_k: int = 6) -> Selector:

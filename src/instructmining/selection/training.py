@@ -28,9 +28,10 @@ from instructmining.selection.compare import (
     compare_selections,
     subset_name,
 )
+from instructmining.selection.filters import candidates, rank_pool
 from instructmining.selection.search import Objective, search_size
-from instructmining.selection.select import score_pool
-from instructmining.selection.selectors import get_selector
+from instructmining.selection.select import rule_choice, score_pool, tested_subsets
+from instructmining.selection.selectors import RULE_TOP, get_selector
 from instructmining.storage import read_parquet, write_parquet
 from instructmining.workspace import Workspace
 
@@ -307,11 +308,13 @@ def seed_list(seeds: int | list[int]) -> list[int]:
 def check_baselines(
     baselines: list[str] | tuple[str, ...], knn_k: int = 6, rule: Rule | None = None
 ) -> list[str]:
-    """Baseline selector names, checked before any training: the rule and random always run."""
+    """Baseline selector names, checked before any training: the rule and random always run;
+    `rule-top` is the rule's unconstrained top n."""
     for name in baselines:
         if name in ("rule", "random"):
             raise UserError(f"{param('baselines')}: {name} is always compared")
-        get_selector(name, rule=rule, knn_k=knn_k)  # an unknown name fails with "did you mean"
+        if name != RULE_TOP:
+            get_selector(name, rule=rule, knn_k=knn_k)  # an unknown name: "did you mean"
     return list(baselines)
 
 
@@ -328,11 +331,17 @@ def compare_stage(
     progress: bool = True,
     executor: Any = None,
     test_evals: dict[str, Path] | None = None,
+    filters: Any = None,
 ) -> Comparison:
-    """The rule's top n against random n and baselines over `seeds` (a count: 0..seeds-1, or
-    a list), on the fit set and every recorded test set (`test_evals` adds or replaces sets by
-    name); saved to compare.parquet, compare_summary.parquet and compare_items.parquet. The
-    caller holds the lock."""
+    """The rule's selection against random n and baselines over `seeds` (a count: 0..seeds-1,
+    or a list), on the fit set and every recorded test set (`test_evals` adds or replaces sets
+    by name); saved to compare.parquet, compare_summary.parquet and compare_items.parquet. The
+    caller holds the lock.
+
+    The rule's arm is the selection `select --rule` makes from the same pool: the best inside
+    the evidence of the workspace's tested subsets (`rule_choice`, among what `filters`, a
+    `SelectFilters`, keep), the same examples for every seed. The baseline `rule-top` is the
+    rule's unconstrained top n, an extrapolation."""
     baselines = check_baselines(baselines, knn_k, rule)
     pool, indicators = _pool_and_indicators(ws)
     settings = experiment_settings(ws, eval_file, preset_name)
@@ -340,22 +349,40 @@ def compare_stage(
     for path in tests.values():
         if not Path(path).is_file():
             raise UserError(f"{path}: no such evaluation file")
-    rankings = {
-        name: score_pool(
-            pool,
-            name,
-            rule=rule,
-            indicators=indicators,
-            options=options,
-            cache_dir=ws.cache,
-            knn_k=knn_k,
+    if n <= 0 or n > len(pool):
+        raise UserError(f"{param('n')} must lie in 1..{len(pool)} (the pool size), got {n}")
+    ranked, values = rank_pool(
+        pool,
+        "rule",
+        n,
+        filters,
+        rule=rule,
+        indicators=indicators,
+        options=options,
+        cache_dir=ws.cache,
+        knn_k=knn_k,
+    )
+    choice = rule_choice(rule, ranked, values, n, tested_subsets(ws.root))
+    rankings: dict[str, Any] = {"rule": choice.ids}
+    for name in baselines:
+        rankings[name] = (
+            candidates(ranked, n)
+            if name == RULE_TOP
+            else score_pool(
+                pool,
+                name,
+                rule=rule,
+                indicators=indicators,
+                options=options,
+                cache_dir=ws.cache,
+                knn_k=knn_k,
+            )
         )
-        for name in ["rule", *baselines]
-    }
     evaluate = compare_evaluator(
         ws, settings.eval_file, settings.config, tests or None, progress, executor
     )
     found = compare_selections(pool, rankings, evaluate, seed_list(seeds), n)
+    found.choice = choice
     write_comparison(ws, found)
     return found
 

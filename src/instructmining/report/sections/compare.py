@@ -9,6 +9,7 @@ from instructmining.report.figures import color_for, data_uri, new_figure, style
 from instructmining.report.html import esc, fmt, image, note, table
 from instructmining.report.stats import mean_ci
 from instructmining.report.tables import ReportInputs
+from instructmining.selection.selectors import RULE_TOP, RULE_TOP_MEANS
 
 RANDOM = "random"
 RULE_SELECTORS = ("instructmining", "rule", "selected")  # names the rule's own selector may have
@@ -56,8 +57,11 @@ def render_compare(inputs: ReportInputs) -> str:
     compare = inputs.tables["compare"].dropna(subset=["n"])
     text = (
         "<p>Each selector picks n examples; each point is one fine-tune (seed). Bars: mean with "
-        "95% CI (Student t over seeds).</p>"
+        "95% CI (Student t over seeds). <b>rule</b> is the rule's selection as <code>select "
+        "--rule</code> makes it (inside the evidence).</p>"
     )
+    if RULE_TOP in set(compare["selector"].astype(str)):
+        text += f"<p><b>{RULE_TOP}</b>: {esc(RULE_TOP_MEANS)}.</p>"
     for metric in metrics(compare):
         rows = []
         done = compare.dropna(subset=[metric])

@@ -76,19 +76,20 @@ def next_step(inputs: ReportInputs) -> tuple[str, str]:
         )
         return (
             "use the selection",
-            f"The rule's top {n} beats random on every evaluation set compared, by the deciding "
-            f"interval: use the selection ({_code(select)}) for your fine-tune.",
+            f"The rule's selection of {n} beats random on every evaluation set compared, by the "
+            f"deciding interval: use the selection ({_code(select)}) for your fine-tune.",
         )
     if any(outcome == "is worse than" for _, outcome, _ in outcomes):
         return (
             "run more subsets",
-            f"The rule's top {n} is worse than random on an evaluation set: do not use it; {more}.",
+            f"The rule's selection of {n} is worse than random on an evaluation set: do not use "
+            f"it; {more}.",
         )
     measured = "is not shown to beat random" if outcomes else "has not been compared with random"
     return (
         "refine",
-        f"The rule is {'published' if published else 'better than chance'} but its top {n} "
-        f"{measured}: refine it with {_code(f'instructmining refine {ws} --rounds 3 --n {n}')} "
+        f"The rule is {'published' if published else 'better than chance'} but its selection of "
+        f"{n} {measured}: refine it with {_code(f'instructmining refine {ws} --rounds 3 --n {n}')} "
         "(each round fine-tunes the predicted best selection, adds it as a subset and refits), "
         f"then judge it with {_code(f'instructmining compare {ws} --n {n}')}.",
     )
