@@ -36,4 +36,4 @@ demo: install
 	$(VENV)/bin/instructmining demo -o demo-workspace
 
 clean:
-	rm -rf $(VENV) demo-workspace
+	rm -rf $(VENV) demo-workspace quickstart
