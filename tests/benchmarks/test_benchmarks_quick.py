@@ -41,9 +41,8 @@ def test_benchmark_quick_mode_prints_its_table(script, expected):
 
 def test_selection_benchmark_quick_mode_prints_each_design_and_way(tmp_path, tiny_model):
     """benchmarks/selection.py --quick on the tiny Llama (its fine-tunes are mechanics only):
-    every design times every way of choosing, with differences, fine-tunes and wall time."""
-    if not SHARED.exists():
-        pytest.skip(f"{SHARED} not found: the benchmarks read the shared data folder")
+    every design times every way of choosing, with differences, fine-tunes and wall time. It
+    reads the demo's bundled data only."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), *sys.path]))
     script = str(ROOT / "benchmarks" / "selection.py")
     args = ["--quick", "--root", str(tmp_path), "--base-model", str(tiny_model)]

@@ -28,7 +28,7 @@ from instructmining.selection.compare import (
     compare_selections,
     subset_name,
 )
-from instructmining.selection.filters import candidates, rank_pool
+from instructmining.selection.filters import SelectFilters, candidates, rank_pool
 from instructmining.selection.search import Objective, search_size
 from instructmining.selection.select import rule_choice, score_pool, tested_subsets
 from instructmining.selection.selectors import RULE_TOP, get_selector
@@ -331,7 +331,7 @@ def compare_stage(
     progress: bool = True,
     executor: Any = None,
     test_evals: dict[str, Path] | None = None,
-    filters: Any = None,
+    filters: SelectFilters | None = None,
 ) -> Comparison:
     """The rule's selection against random n and baselines over `seeds` (a count: 0..seeds-1,
     or a list), on the fit set and every recorded test set (`test_evals` adds or replaces sets
@@ -339,8 +339,8 @@ def compare_stage(
     caller holds the lock.
 
     The rule's arm is the selection `select --rule` makes from the same pool: the best inside
-    the evidence of the workspace's tested subsets (`rule_choice`, among what `filters`, a
-    `SelectFilters`, keep), the same examples for every seed. The baseline `rule-top` is the
+    the evidence of the workspace's tested subsets (`rule_choice`, among the examples `filters`
+    keep), the same examples for every seed. The baseline `rule-top` is the
     rule's unconstrained top n, an extrapolation."""
     baselines = check_baselines(baselines, knn_k, rule)
     pool, indicators = _pool_and_indicators(ws)
