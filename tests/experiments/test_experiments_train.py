@@ -51,6 +51,18 @@ def test_base_model_loss_is_unchanged_by_earlier_runs(tiny_config, pool, eval_it
         assert abs(before - after) < 1e-6
 
 
+def test_the_base_evaluation_after_a_fine_tune_is_the_base_models(tiny_config, pool, eval_items):
+    """A base evaluation computed afresh after a LoRA fine-tune (a resumed process's) equals the
+    one computed before it: the merged-adapter evaluation must not merge switched-off adapters."""
+    config = _fp32(tiny_config).model_copy(update={"lora": True})
+    before = finetune_and_evaluate([], eval_items, config).eval_loss
+    trained = finetune_and_evaluate(pool.iloc[:8], eval_items, config, seed=3).eval_loss
+    warm_model(config).base_items.clear()
+    after = finetune_and_evaluate([], eval_items, config).eval_loss
+    assert trained != before
+    assert abs(before - after) < 1e-6
+
+
 def test_gradient_checkpointing_gives_the_same_run(tiny_config, pool, eval_items):
     runs = [
         finetune_and_evaluate(

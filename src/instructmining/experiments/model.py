@@ -103,19 +103,23 @@ class WarmModel:
         which would drift). bf16 frozen weights (`bf16`) keep the unmerged path: a merged bf16
         weight would round the adapters' update away. CPU only: the merged copies take as much
         memory again as the adapted weights, which a large model on a GPU may not have."""
-        if not self.lora or self.bf16 or self.device.type != "cpu":
+        from peft.tuners.lora import LoraLayer
+
+        layers = [m for m in self.model.modules() if isinstance(m, LoraLayer)]
+        # Inside `base_weights` the adapters are switched off: merging them would evaluate the
+        # fine-tuned model under the base model's name.
+        switched_off = any(m.disable_adapters for m in layers)
+        if not self.lora or self.bf16 or self.device.type != "cpu" or switched_off:
             yield
             return
-        from peft.tuners.lora import LoraLayer
 
         saved = []
         with torch.no_grad():
-            for module in self.model.modules():
-                if isinstance(module, LoraLayer):
-                    base = module.get_base_layer()
-                    delta = sum(module.get_delta_weight(a) for a in module.active_adapters)
-                    saved.append((base, base.weight))
-                    base.weight = nn.Parameter(base.weight + delta, requires_grad=False)
+            for module in layers:
+                base = module.get_base_layer()
+                delta = sum(module.get_delta_weight(a) for a in module.active_adapters)
+                saved.append((base, base.weight))
+                base.weight = nn.Parameter(base.weight + delta, requires_grad=False)
         try:
             with self.model.disable_adapter():
                 yield
